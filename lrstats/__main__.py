@@ -1,0 +1,5 @@
+import sys
+
+from lrstats.cli import main
+
+sys.exit(main())
