@@ -1,19 +1,57 @@
 """Framework-free statistics over tidy ``lr, replicate, <response>`` frames.
 
-(The computing functions are being added; the result classes are final.)
+Everything here uses numpy, scipy, statsmodels and pandas only (never TensorFlow) and
+works on any frame with columns ``lr``, ``replicate`` and a response: ``pre``/``post``
+losses (ΔL frames from the sampler) or any numeric column (e.g. ``val_loss`` of a
+sensitivity sweep).
+
+Functions
+---------
+summarize
+    Per-lr mean, sd, se, median, t or bootstrap interval, probability of decrease.
+compare_to_best
+    Paired comparison of every lr with the best one, Holm-adjusted.
+select_lr, select_all
+    Selection rules (``RULES``) with a bootstrap interval for the selected lr.
+fit_shape
+    Isotonic, unimodal, quadratic and local shape fits (``SHAPE_KINDS``) with the optimum.
+u_test
+    Lind & Mehlum's test of a U shape with a Fieller interval for the extremum.
+lowess
+    A LOWESS smoother for display.
+response_values
+    The response of every row.
+
+The bootstrap always resamples whole replicates, so comparisons between lrs stay paired.
 """
 
+from lrstats.inference._bootstrap import DegenerateDataWarning
+from lrstats.inference._frame import response_values
 from lrstats.inference._results import Comparison, Selection, ShapeFit, Summary, UTestResult
-
-RULES = ("mean", "median", "penalized", "ucb", "one_se", "max_safe", "variance", "max")
-SHAPE_KINDS = ("isotonic", "unimodal", "quadratic", "local")
+from lrstats.inference.compare import compare_to_best
+from lrstats.inference.select import RULES, NoSelectionWarning, select_all, select_lr
+from lrstats.inference.shape import SHAPE_KINDS, ShapeWarning, fit_shape, lowess
+from lrstats.inference.summary import METHODS, summarize
+from lrstats.inference.utest import u_test
 
 __all__ = [
+    "METHODS",
     "RULES",
     "SHAPE_KINDS",
     "Comparison",
+    "DegenerateDataWarning",
+    "NoSelectionWarning",
     "Selection",
     "ShapeFit",
+    "ShapeWarning",
     "Summary",
     "UTestResult",
+    "compare_to_best",
+    "fit_shape",
+    "lowess",
+    "response_values",
+    "select_all",
+    "select_lr",
+    "summarize",
+    "u_test",
 ]

@@ -1,0 +1,324 @@
+"""Selection rules for the learning rate, with their bootstrap uncertainty."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from lrstats._validation import (
+    as_rng,
+    check_choice,
+    check_confidence_level,
+    check_int,
+    check_real,
+)
+from lrstats.inference._bootstrap import (
+    resample_counts,
+    resampled_medians,
+    resampled_moments,
+    wilson_lower,
+)
+from lrstats.inference._frame import replicate_matrix
+from lrstats.inference._results import Selection
+
+__all__ = ["RULES", "select_all", "select_lr"]
+
+#: Selection rules, in the order of the documentation.
+RULES = ("mean", "median", "penalized", "ucb", "one_se", "max_safe", "variance", "max")
+_ARGMIN_RULES = ("mean", "median", "penalized", "ucb", "variance")
+_OPTIONS = {"penalized": {"penalty": 1.0}, "max_safe": {"q": 0.9}}
+
+
+class NoSelectionWarning(RuntimeWarning):
+    """No lr of the grid satisfies the rule; the selection is NaN."""
+
+
+def _check_options(rule: str, options: dict[str, Any]) -> dict[str, Any]:
+    allowed = _OPTIONS.get(rule, {})
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        accepted = ", ".join(f"`{name}`" for name in allowed) or "no options"
+        raise TypeError(
+            f"Rule {rule!r} accepts {accepted}. Received unexpected option(s): {unknown}"
+        )
+    params = {**allowed, **options}
+    if "penalty" in params:
+        params["penalty"] = check_real(params["penalty"], "penalty", low=0.0)
+    if "q" in params:
+        params["q"] = check_real(params["q"], "q", low=0.0, high=1.0, high_inclusive=False)
+    return params
+
+
+def _statistics(values: np.ndarray, counts: np.ndarray | None, rule: str) -> dict[str, np.ndarray]:
+    """Per-lr statistics (R × K; R = 1 for the original data, B for resamples).
+
+    ``values`` holds only finite columns (diverging lrs are removed before).
+    """
+    m = values.shape[0]
+    if counts is None:
+        counts = np.ones((1, m))
+    out: dict[str, np.ndarray] = {}
+    if rule in ("mean", "penalized", "ucb", "one_se", "variance"):
+        n, mean, sd = resampled_moments(counts, values)
+        out.update(n=n, mean=mean, sd=sd)
+    if rule == "median":
+        out["median"] = resampled_medians(counts, values)
+    if rule == "max_safe":
+        out["n_decrease"] = counts @ (values < 0).astype(np.float64)
+    if rule == "max":
+        out["n_increase"] = counts @ (values > 0).astype(np.float64)
+    return out
+
+
+def _choose(
+    rule: str, st: dict[str, np.ndarray], m: int, params: dict[str, Any], confidence_level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (R × K') and the chosen column per row (-1: none) over non-diverging columns."""
+    if rule in _ARGMIN_RULES:
+        if rule == "mean":
+            scores = st["mean"]
+        elif rule == "median":
+            scores = st["median"]
+        elif rule == "variance":
+            scores = st["sd"]
+        elif rule == "penalized":
+            scores = st["mean"] + params["penalty"] * st["sd"]
+        else:  # ucb: upper end of the two-sided t interval of the mean
+            critical = stats.t.ppf(0.5 + confidence_level / 2.0, m - 1)
+            scores = st["mean"] + critical * st["sd"] / np.sqrt(st["n"])
+        usable = np.isfinite(scores)
+        ranked = np.where(usable, scores, np.inf)
+        chosen = np.argmin(ranked, axis=1)
+        chosen = np.where(usable.any(axis=1), chosen, -1)
+        return scores, chosen
+    if rule == "one_se":
+        mean, se = st["mean"], st["sd"] / np.sqrt(st["n"])
+        best = np.argmin(np.where(np.isfinite(mean), mean, np.inf), axis=1)
+        rows = np.arange(mean.shape[0])
+        threshold = mean[rows, best] + se[rows, best]
+        scores = mean
+        eligible = mean <= threshold[:, None]
+    elif rule == "max_safe":
+        scores = wilson_lower(st["n_decrease"], m, confidence_level)
+        eligible = scores >= params["q"]
+    else:  # max: every value <= 0 (no replicate increased the loss)
+        scores = st["n_increase"] / m
+        eligible = st["n_increase"] == 0
+    last = eligible.shape[1] - 1 - np.argmax(eligible[:, ::-1], axis=1)
+    return scores, np.where(eligible.any(axis=1), last, -1)
+
+
+def select_lr(
+    frame: pd.DataFrame,
+    *,
+    rule: str = "ucb",
+    response: str = "delta",
+    confidence_level: float = 0.95,
+    n_resamples: int = 2000,
+    rng: Any = None,
+    **options: Any,
+) -> Selection:
+    """Select a learning rate from the grid by a rule, with a bootstrap interval.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Tidy frame (``lr``, ``replicate`` and the response), complete grid.
+    rule : str, default "ucb"
+        One of :data:`RULES` (see Notes).
+    response : str, default "delta"
+        See :func:`response_values`. Every rule treats *lower* as better.
+    confidence_level : float, default 0.95
+        Level of the interval for the selected lr, of ``"ucb"``'s bound and of
+        ``"max_safe"``'s Wilson bound.
+    n_resamples : int, default 2000
+        Replicate resamples on which the rule is re-run. A selection is a discrete
+        quantity, and the frequencies need less precision than interval end points, so
+        the default is smaller than :func:`summarize`'s.
+    rng : seed or numpy.random.Generator, optional
+    **options
+        ``penalty`` (λ ≥ 0, default 1) for ``"penalized"``; ``q`` (default 0.9) for
+        ``"max_safe"``. Other rules take no option.
+
+    Returns
+    -------
+    Selection
+        ``lr`` (a grid value, NaN if no lr qualifies), ``ci_low``/``ci_high``,
+        ``frequencies``, ``scores``, ``params``.
+
+    Notes
+    -----
+    With per-lr mean ``m_k``, sd ``s_k``, standard error ``se_k = s_k / √M``, median
+    ``med_k`` and ``M`` replicates:
+
+    ``"mean"``: ``argmin m_k``. The best expected one-step decrease; right when the
+    replicates are many and the noise is small, since it ignores the spread.
+
+    ``"median"``: ``argmin med_k``. Robust to a few extreme replicates (heavy tails,
+    occasional spikes).
+
+    ``"penalized"``: ``argmin m_k + λ s_k``. Risk-averse: prefers a steady decrease over a
+    lucky mean. Right when every run will see one batch (a single training), so the
+    spread across batches matters as much as the average.
+
+    ``"ucb"``: ``argmin m_k + t_{M-1,(1+level)/2} se_k`` (the upper end of the t interval
+    of the mean, ``ci_high`` of :func:`summarize`). Picks the lr whose mean is *reliably*
+    low; right by default, and when the grid is fine and means are noisy.
+
+    ``"one_se"``: the largest lr with ``m_k ≤ m_{k*} + se_{k*}``, ``k* = argmin m_k``
+    (Breiman et al.'s one-standard-error rule, tilted toward faster learning). Right when
+    training longer favours larger lrs and differences within noise do not matter.
+
+    ``"max_safe"``: the largest lr whose probability of decrease is at least ``q`` with
+    confidence: one-sided Wilson lower bound ``L_k ≥ q`` with ``z = Φ⁻¹(level)``.
+    Right when the aim is the most aggressive lr that still decreases the loss on almost
+    every batch. It needs enough replicates: with ``M`` all-decreasing replicates,
+    ``L = M / (M + z²)``, so ``q = 0.9`` at 95 % needs ``M ≥ 25``.
+
+    ``"variance"``: ``argmin s_k`` and ``"max"``: the largest lr whose values are all
+    ≤ 0 — autolrtuner's rules, for comparison. ``"variance"`` favours tiny lrs (where
+    nothing changes); ``"max"`` depends on ``M`` (more replicates, more chances of one
+    positive value) and has no error control; prefer ``"max_safe"``.
+
+    Diverging lrs (any non-finite value in the original frame) are never selected, and
+    are excluded from every resample as well. Ties go to the smaller lr for argmin rules.
+
+    Uncertainty: the rule is re-run on ``n_resamples`` resamples of whole replicates (the
+    statistics of all resamples are computed at once from the counts matrix). The
+    selected lrs form a distribution over the grid: ``frequencies`` are their shares,
+    and ``ci_low``/``ci_high`` are its ``(1 ∓ level)/2`` quantiles (inverted-CDF, so grid
+    values; taken in log-lr order, which is the grid order). Resamples in which no lr
+    qualifies are counted in ``n_no_selection`` and left out of the frequencies.
+
+    References
+    ----------
+    .. [1] Efron, B. and Tibshirani, R. J. (1993). *An Introduction to the Bootstrap*.
+    .. [2] Wilson, E. B. (1927). Probable inference, the law of succession, and
+       statistical inference. *JASA* 22(158), 209–212.
+    .. [3] Breiman, L., Friedman, J., Olshen, R. and Stone, C. (1984). *Classification
+       and Regression Trees*. Wadsworth.
+
+    Examples
+    --------
+    >>> from lrstats.simulate import simulate_frame
+    >>> frame = simulate_frame(replicates=30, rng=0)
+    >>> selection = select_lr(frame, rule="ucb", n_resamples=500, rng=1)
+    >>> bool(selection.ci_low <= selection.lr <= selection.ci_high)
+    True
+    """
+    rule = check_choice(rule, "rule", RULES)
+    confidence_level = check_confidence_level(confidence_level)
+    n_resamples = check_int(n_resamples, "n_resamples", minimum=1)
+    params = _check_options(rule, options)
+    generator = as_rng(rng)
+    matrix = replicate_matrix(frame, response)
+
+    keep = ~matrix.diverging
+    values = matrix.values[:, keep]
+    lrs = matrix.lrs[keep]
+    m = matrix.n_replicates
+    scores = pd.Series(np.nan, index=pd.Index(matrix.lrs, name="lr"), name="score")
+    frequencies = pd.Series(0.0, index=pd.Index(matrix.lrs, name="lr"), name="frequency")
+    if not keep.any():
+        warnings.warn(
+            "Every lr diverges (has non-finite values); no lr can be selected.",
+            NoSelectionWarning,
+            stacklevel=2,
+        )
+        return Selection(
+            rule=rule, lr=np.nan, ci_low=np.nan, ci_high=np.nan, frequencies=frequencies,
+            scores=scores, confidence_level=confidence_level, n_resamples=n_resamples,
+            response=response, params=params, n_no_selection=n_resamples,
+        )  # fmt: skip
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        original_scores, original_choice = _choose(
+            rule, _statistics(values, None, rule), m, params, confidence_level
+        )
+        counts = resample_counts(generator, m, n_resamples)
+        _, chosen = _choose(rule, _statistics(values, counts, rule), m, params, confidence_level)
+    scores[lrs] = original_scores[0]
+
+    if original_choice[0] < 0:
+        warnings.warn(
+            f"No lr satisfies rule {rule!r} with {params}; the selection is NaN.",
+            NoSelectionWarning,
+            stacklevel=2,
+        )
+        lr = np.nan
+    else:
+        lr = float(lrs[original_choice[0]])
+    selected = chosen[chosen >= 0]
+    n_no_selection = int((chosen < 0).sum())
+    if selected.size:
+        shares = np.bincount(selected, minlength=lrs.size) / selected.size
+        frequencies[lrs] = shares
+        alpha = (1.0 - confidence_level) / 2.0
+        bounds = np.quantile(selected, [alpha, 1.0 - alpha], method="inverted_cdf")
+        ci_low, ci_high = float(lrs[int(bounds[0])]), float(lrs[int(bounds[1])])
+    else:
+        ci_low = ci_high = np.nan
+    return Selection(
+        rule=rule,
+        lr=lr,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        frequencies=frequencies,
+        scores=scores,
+        confidence_level=confidence_level,
+        n_resamples=n_resamples,
+        response=response,
+        params=params,
+        n_no_selection=n_no_selection,
+    )
+
+
+def select_all(
+    frame: pd.DataFrame,
+    rules: Any = RULES,
+    *,
+    response: str = "delta",
+    confidence_level: float = 0.95,
+    n_resamples: int = 2000,
+    rng: Any = None,
+    options: dict[str, dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Run several rules on the same frame; one row per rule (``Selection.to_frame``).
+
+    Parameters
+    ----------
+    rules : sequence of str, default :data:`RULES`
+    options : dict, optional
+        Rule name → its options, e.g. ``{"penalized": {"penalty": 2.0}}``.
+    response, confidence_level, n_resamples, rng
+        As in :func:`select_lr`; every rule gets a generator spawned from ``rng``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of :meth:`Selection.to_frame`, one row per rule.
+    """
+    if isinstance(rules, str):
+        rules = (rules,)
+    rules = tuple(check_choice(rule, "rules", RULES) for rule in rules)
+    options = dict(options or {})
+    for name in options:
+        check_choice(name, "options", rules)
+    generators = as_rng(rng).spawn(len(rules))
+    rows = [
+        select_lr(
+            frame,
+            rule=rule,
+            response=response,
+            confidence_level=confidence_level,
+            n_resamples=n_resamples,
+            rng=generator,
+            **options.get(rule, {}),
+        ).to_frame()
+        for rule, generator in zip(rules, generators, strict=True)
+    ]
+    return pd.concat(rows, ignore_index=True)
