@@ -45,7 +45,9 @@ def check_real(
         lo = "-inf" if low is None else f"{low:g}"
         hi = "inf" if high is None else f"{high:g}"
         interval = f"{'[' if low_inclusive and low is not None else '('}{lo}, {hi}{']' if high_inclusive and high is not None else ')'}"
-        raise ValueError(f"`{name}` must be a finite number in {interval}. Received: {name}={value!r}")
+        raise ValueError(
+            f"`{name}` must be a finite number in {interval}. Received: {name}={value!r}"
+        )
     return value
 
 
@@ -66,7 +68,9 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
 def check_lrs(lrs: Any, name: str = "lrs") -> np.ndarray:
     """A non-empty 1-D float64 array of distinct, finite, positive learning rates."""
     if isinstance(lrs, (str, bytes)) or lrs is None:
-        raise TypeError(f"`{name}` must be a 1-D sequence of learning rates. Received: {name}={lrs!r}")
+        raise TypeError(
+            f"`{name}` must be a 1-D sequence of learning rates. Received: {name}={lrs!r}"
+        )
     try:
         array = np.asarray(lrs, dtype=np.float64)
     except (TypeError, ValueError):

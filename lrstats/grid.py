@@ -34,7 +34,9 @@ def log_grid(start: float, stop: float, num: int = 41) -> np.ndarray:
         if not np.isfinite(value) or value <= 0:
             raise ValueError(f"`{name}` must be finite and > 0. Received: {name}={value!r}")
     if not start < stop:
-        raise ValueError(f"`start` must be smaller than `stop`. Received: start={start!r}, stop={stop!r}")
+        raise ValueError(
+            f"`start` must be smaller than `stop`. Received: start={start!r}, stop={stop!r}"
+        )
     num = check_int(num, "num", minimum=2)
     grid = np.logspace(np.log10(start), np.log10(stop), num)
     # Pin the ends exactly: logspace rounds them through log10.

@@ -1,1 +1,9 @@
-"""Keras 3 layer of lrstats: the only package that imports TensorFlow."""
+"""Keras 3 layer of lrstats: the only package that imports TensorFlow.
+
+``sample_deltas`` measures, for a compiled model, the loss before and after one step of
+its own optimizer over a grid of learning rates and many paired random subsamples.
+"""
+
+from lrstats.keras._sampler import DivergenceWarning, sample_deltas
+
+__all__ = ["DivergenceWarning", "sample_deltas"]
