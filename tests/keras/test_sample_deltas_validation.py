@@ -1,0 +1,181 @@
+"""Bad input raises before any work, names the parameter and the value, and leaves the model alone."""
+
+import keras
+import numpy as np
+import pytest
+from sampler_reference import assert_same_state, snapshot
+
+GOOD = dict(lrs=[1e-3, 1e-2, 1e-1], replicates=4, batch_size=16, seed=0, progress=False)
+
+
+@pytest.fixture(scope="module")
+def model(make_model):
+    # momentum optimizer never stepped: a call that builds it before failing would show up as
+    # two extra optimizer variables in the state comparison
+    return make_model(optimizer="momentum", seed=71)
+
+
+def _x_with(value, regression_data):
+    x, _ = regression_data
+    x = x.copy()
+    x[17, 3] = value
+    return x
+
+
+def _y_with(value, regression_data):
+    _, y = regression_data
+    y = y.copy()
+    y[200, 0] = value
+    return y
+
+
+# (id, changes to the good call, exception type, regular expression)
+CASES = [
+    ("lrs-empty", dict(lrs=[]), ValueError, r"`lrs` must not be empty\. Received: lrs=\[\]"),
+    (
+        "lrs-negative",
+        dict(lrs=[0.1, -0.5]),
+        ValueError,
+        r"`lrs` must be finite and > 0\. Received: lrs containing \[-0\.5\]",
+    ),
+    (
+        "lrs-zero",
+        dict(lrs=[0.0, 0.1]),
+        ValueError,
+        r"`lrs` must be finite and > 0\. Received: lrs containing \[0\.0\]",
+    ),
+    (
+        "lrs-inf",
+        dict(lrs=[0.1, np.inf]),
+        ValueError,
+        r"`lrs` must be finite and > 0\. Received: lrs containing \[inf\]",
+    ),
+    (
+        "lrs-nan",
+        dict(lrs=[np.nan, 0.1]),
+        ValueError,
+        r"`lrs` must be finite and > 0\. Received: lrs containing \[nan\]",
+    ),
+    (
+        "lrs-duplicated",
+        dict(lrs=[0.1, 0.2, 0.1]),
+        ValueError,
+        r"`lrs` must not contain duplicates\. Received: lrs repeating \[0\.1\]",
+    ),
+    (
+        "replicates-one",
+        dict(replicates=1),
+        ValueError,
+        r"`replicates`.*>= 2.*Received: replicates=1",
+    ),
+    (
+        "replicates-empty-range",
+        dict(replicates=range(3, 3)),
+        ValueError,
+        r"`replicates`.*Received: replicates=range\(3, 3\)",
+    ),
+    (
+        "replicates-float",
+        dict(replicates=4.0),
+        TypeError,
+        r"`replicates`.*Received: replicates=4\.0",
+    ),
+    (
+        "batch-size-zero",
+        dict(batch_size=0),
+        ValueError,
+        r"`batch_size` must be an integer >= 1\. Received: batch_size=0",
+    ),
+    (
+        "batch-size-above-rows",
+        dict(batch_size=257),
+        ValueError,
+        r"`batch_size`.*256.*Received: batch_size=257",
+    ),
+    (
+        "evaluate",
+        dict(evaluate="other"),
+        ValueError,
+        r"`evaluate` must be one of 'same', 'fresh'\. Received: evaluate='other'",
+    ),
+    (
+        "eval-mode",
+        dict(eval_mode="train"),
+        ValueError,
+        r"`eval_mode` must be one of 'inference', 'training'\. Received: eval_mode='train'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "pattern"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_bad_options_raise_and_leave_the_model_alone(
+    sample_deltas, model, regression_data, changes, error, pattern
+):
+    x, y = regression_data
+    before = snapshot(model)
+    with pytest.raises(error, match=pattern):
+        sample_deltas(model, x, y, **{**GOOD, **changes})
+    assert_same_state(before, snapshot(model))
+
+
+DATA_CASES = [
+    (
+        "x-y-lengths",
+        lambda d: (d[0], d[1][:-1]),
+        r"`x` and `y` must have the same number of rows\. Received: x with 256 rows, y with 255 rows",
+    ),
+    (
+        "nan-in-x",
+        lambda d: (_x_with(np.nan, d), d[1]),
+        r"`x` must contain only finite values\. Received: x with 1 NaN or inf",
+    ),
+    (
+        "inf-in-x",
+        lambda d: (_x_with(-np.inf, d), d[1]),
+        r"`x` must contain only finite values\. Received: x with 1 NaN or inf",
+    ),
+    (
+        "nan-in-y",
+        lambda d: (d[0], _y_with(np.nan, d)),
+        r"`y` must contain only finite values\. Received: y with 1 NaN or inf",
+    ),
+    (
+        "inf-in-y",
+        lambda d: (d[0], _y_with(np.inf, d)),
+        r"`y` must contain only finite values\. Received: y with 1 NaN or inf",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("make_data", "pattern"), [c[1:] for c in DATA_CASES], ids=[c[0] for c in DATA_CASES]
+)
+def test_bad_data_raises_and_leaves_the_model_alone(
+    sample_deltas, model, regression_data, make_data, pattern
+):
+    x, y = make_data(regression_data)
+    before = snapshot(model)
+    with pytest.raises(ValueError, match=pattern):
+        sample_deltas(model, x, y, **GOOD)
+    assert_same_state(before, snapshot(model))
+
+
+def test_unbuilt_model_is_rejected(sample_deltas, regression_data):
+    x, y = regression_data
+    model = keras.Sequential([keras.layers.Dense(4), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    with pytest.raises(ValueError, match=r"`model` must be built.*Received:"):
+        sample_deltas(model, x, y, **GOOD)
+    assert not model.built
+
+
+def test_uncompiled_model_is_rejected(sample_deltas, regression_data):
+    x, y = regression_data
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)])
+    before = [v.numpy().copy() for v in model.variables]
+    with pytest.raises(ValueError, match=r"`model` must be compiled.*Received:"):
+        sample_deltas(model, x, y, **GOOD)
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.variables, strict=True))
+    assert getattr(model, "optimizer", None) is None
