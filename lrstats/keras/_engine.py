@@ -97,14 +97,13 @@ class BatchedEngine:
             raise UnsupportedOptimizer(
                 f"cannot clone {type(optimizer).__name__}: {error}"
             ) from error
-        real = list(optimizer.variables)
-        cloned = list(clone.variables)
+        # The learning rate is set per step; pair every other variable by position.
+        real = [v for v in optimizer.variables if v is not optimizer._learning_rate]
+        cloned = [v for v in clone.variables if v is not clone._learning_rate]
         if len(real) != len(cloned):
             raise UnsupportedOptimizer("optimizer variables do not pair up")
         pairs = []
         for original, copy in zip(real, cloned, strict=True):
-            if copy is clone._learning_rate or original is optimizer._learning_rate:
-                continue
             if tuple(copy.shape) == tuple(original.shape):
                 pairs.append((copy, original, False))
             elif tuple(copy.shape) == (self.chunk_size, *original.shape):

@@ -40,16 +40,9 @@ class StateSnapshot:
     def __init__(self, model: Any) -> None:
         self._variables = _all_variables(model)
         self._values = [np.array(v.numpy(), copy=True) for v in self._variables]
-        self._optimizer = getattr(model, "optimizer", None)
-        self._learning_rate_attr = getattr(self._optimizer, "_learning_rate", None)
 
     def restore(self) -> None:
         """Write back every value that changed (bit-for-bit comparison)."""
-        if (
-            self._optimizer is not None
-            and self._optimizer._learning_rate is not self._learning_rate_attr
-        ):
-            self._optimizer._learning_rate = self._learning_rate_attr
         for variable, value in zip(self._variables, self._values, strict=True):
             if not _same_bits(variable.numpy(), value):
                 variable.assign(value)
