@@ -226,7 +226,7 @@ def _below_axes_offset() -> float:
     )
 
 
-def _finish_legend(ax: Axes, legend: Any, *, ncols: int = 2, **kwargs: Any) -> None:
+def _finish_legend(ax: Axes, legend: Any, *, ncols: int = 4, **kwargs: Any) -> None:
     """``legend``: True puts it below the axes (never over the data), a str is a ``loc``
     inside the axes, False draws none."""
     if not isinstance(legend, (bool, str)):
@@ -240,9 +240,12 @@ def _finish_legend(ax: Axes, legend: Any, *, ncols: int = 2, **kwargs: Any) -> N
         return
     options: dict[str, Any] = {"fontsize": "x-small", "handlelength": 1.6, **kwargs}
     if legend is True:
-        # Two columns fit under a one-column figure only if the labels are short.
-        if max(len(label) for label in labels) > 26:
-            ncols = 1
+        # As many columns as fit under the axes (label width estimated from its length).
+        size = _points(options["fontsize"])
+        longest = max(len(label) for label in labels)
+        column_in = (0.55 * size * longest + 2.8 * size) / 72.0
+        axes_in = ax.get_position().width * ax.figure.get_figwidth()
+        ncols = max(1, min(ncols, int((axes_in + 0.4) // column_in)))
         offset = ScaledTranslation(0, -_below_axes_offset() / 72.0, ax.figure.dpi_scale_trans)
         ax.legend(
             handles,
@@ -534,7 +537,7 @@ def plot_distribution(
     -------
     matplotlib.axes.Axes
     """
-    from lrstats.inference._frame import response_values
+    from lrstats.inference import response_values
 
     kind = check_choice(kind, "kind", ("strip", "violin"))
     for name, value in (("show_mean", show_mean), ("shade_diverging", shade_diverging)):
@@ -958,7 +961,6 @@ def _plot_selection_matrix(ax: Axes, selections: list[Any], legend: bool | str) 
     _finish_legend(
         ax,
         legend,
-        ncols=4 if legend is True else 1,
         title="share of resamples",
         title_fontsize="x-small",
     )
