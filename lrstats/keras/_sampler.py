@@ -517,14 +517,9 @@ def _exact_post(
     with settable_learning_rate(model.optimizer) as lr_variable:
         try:
             for i in range(real):
-                rows = eval_index[i]
-                x = tf.nest.map_structure(lambda t: tf.gather(t, rows), pool_x)
-                y = (
-                    None
-                    if pool_y is None
-                    else tf.nest.map_structure(lambda t: tf.gather(t, rows), pool_y)
-                )
-                w = None if pool_w is None else tf.gather(pool_w, rows)
+                x = engine._batch(pool_x, eval_index[i])
+                y = None if pool_y is None else engine._batch(pool_y, eval_index[i])
+                w = None if pool_w is None else tf.gather(pool_w, eval_index[i])
                 grads_one = [g[i] for g in grads]
                 for k, lr in enumerate(grid):
                     _real_step(model, lr_variable, grads_one, lr)
