@@ -121,15 +121,18 @@ def resampled_medians(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
     cumulative counts in sorted order. The loop runs over columns, not resamples.
     """
     n_resamples, m = counts.shape
-    out = np.empty((n_resamples, values.shape[1]))
+    small = np.int16 if m < np.iinfo(np.int16).max else np.int64
+    integer_counts = counts.astype(small)
+    orders = np.argsort(values, axis=0, kind="stable")
     low_rank = (m + 1) // 2  # 1-based ranks of the two middle order statistics
     high_rank = m // 2 + 1
+    out = np.empty((n_resamples, values.shape[1]))
     for k in range(values.shape[1]):
-        order = np.argsort(values[:, k], kind="stable")
+        order = orders[:, k]
         sorted_values = values[order, k]
-        cumulative = np.cumsum(counts[:, order], axis=1)
-        low = (cumulative < low_rank).sum(axis=1)
-        high = (cumulative < high_rank).sum(axis=1)
+        cumulative = np.cumsum(integer_counts[:, order], axis=1, dtype=small)
+        low = np.argmax(cumulative >= low_rank, axis=1)
+        high = np.argmax(cumulative >= high_rank, axis=1)
         out[:, k] = 0.5 * (sorted_values[low] + sorted_values[high])
     return out
 

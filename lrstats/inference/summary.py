@@ -78,13 +78,15 @@ def mean_interval(
         samples = resampled_means(counts, matrix.values, finite=matrix.finite)
         acceleration = mean_acceleration(matrix.values, matrix.finite) if method == "bca" else None
         low, high = bootstrap_interval(samples, mean, confidence_level, method, acceleration)
-    if degenerate.any():
-        lrs = matrix.lrs[degenerate]
+    surprising = degenerate & ~matrix.diverging  # divergence explains missing values
+    if surprising.any():
+        lrs = matrix.lrs[surprising]
         warn_degenerate(
-            f"The interval for the mean is NaN at {degenerate.sum()} lr(s) with fewer than 2 "
-            f"finite values or zero variance: {np.round(lrs[:5], 12).tolist()}",
+            f"The interval for the mean is NaN at {surprising.sum()} lr(s) with fewer than 2 "
+            f"values or zero variance: {np.round(lrs[:5], 12).tolist()}",
             stacklevel=4,
         )
+    if degenerate.any():
         low = np.where(degenerate, np.nan, low)
         high = np.where(degenerate, np.nan, high)
     return low, high
@@ -144,7 +146,8 @@ def summarize(
 
     Non-finite values mark divergence: ``n_nonfinite`` counts them, the other statistics
     use the finite values of that lr. An lr with fewer than two finite values or zero
-    variance gets a NaN interval and a :class:`DegenerateDataWarning`.
+    variance gets a NaN interval; a :class:`DegenerateDataWarning` is issued unless the lr
+    diverges (then ``n_nonfinite`` already says why).
 
     References
     ----------
