@@ -1,0 +1,137 @@
+"""Pieces shared by the sampling commands: grid options, the printed analysis, saving."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+MAIN_RULES = ("mean", "ucb", "one_se", "penalized", "max_safe")
+
+
+def add_sampling_options(
+    parser: argparse.ArgumentParser, *, replicates: int, batch_size: int
+) -> None:
+    group = parser.add_argument_group("sampling")
+    group.add_argument(
+        "--lr-min", type=float, default=1e-4, help="smallest learning rate (default 1e-4)"
+    )
+    group.add_argument(
+        "--lr-max", type=float, default=1.0, help="largest learning rate (default 1)"
+    )
+    group.add_argument(
+        "--num-lrs", type=int, default=41, help="log-spaced grid points (default 41)"
+    )
+    group.add_argument(
+        "--replicates",
+        type=int,
+        default=replicates,
+        help=f"random subsamples (default {replicates})",
+    )
+    group.add_argument(
+        "--batch-size",
+        type=int,
+        default=batch_size,
+        help=f"rows per subsample (default {batch_size})",
+    )
+    group.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    group.add_argument(
+        "--evaluate",
+        choices=("same", "fresh"),
+        default="same",
+        help="measure the loss on the gradient subsample or on a fresh one (default same)",
+    )
+    group.add_argument(
+        "--n-resamples", type=int, default=2000, help="bootstrap resamples (default 2000)"
+    )
+    group.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def command_line() -> str:
+    return " ".join(shlex.quote(part) for part in ["lrstats", *sys.argv[1:]])
+
+
+def analyse_and_print(
+    frame: Any, *, n_resamples: int, seed: int, out: Any = None
+) -> dict[str, Any]:
+    """Print the per-lr t summary and the main selections; return the results."""
+    import numpy as np
+
+    import lrstats
+
+    out = out or sys.stdout
+    summary_t = lrstats.summarize(frame, method="t")
+    table = summary_t.to_frame()
+    shown = table[["lr", "n", "n_nonfinite", "mean", "ci_low", "ci_high", "p_decrease"]].copy()
+    print("Mean change of loss after one step, ΔL = post − pre, with 95% t intervals:", file=out)
+    print(
+        shown.to_string(
+            index=False,
+            formatters={
+                "lr": "{:.3g}".format,
+                "mean": "{:+.4g}".format,
+                "ci_low": "{:+.4g}".format,
+                "ci_high": "{:+.4g}".format,
+                "p_decrease": "{:.2f}".format,
+            },
+        ),
+        file=out,
+    )
+    finite = table[table["n_nonfinite"] == 0]
+    best = finite.loc[finite["mean"].idxmin()] if len(finite) else None
+    if best is not None:
+        print(
+            f"\nLowest mean ΔL: lr = {best['lr']:.4g} (mean {best['mean']:+.4g}, "
+            f"95% CI [{best['ci_low']:+.4g}, {best['ci_high']:+.4g}])",
+            file=out,
+        )
+    diverging = table.loc[table["n_nonfinite"] > 0, "lr"]
+    if len(diverging):
+        print(f"Diverging (non-finite losses) from lr = {diverging.min():.3g}", file=out)
+
+    rng = np.random.default_rng(seed)
+    summary_bca = lrstats.summarize(frame, method="bca", n_resamples=n_resamples, rng=rng)
+    selections = {}
+    for rule in MAIN_RULES:
+        selections[rule] = lrstats.select_lr(frame, rule=rule, n_resamples=n_resamples, rng=rng)
+    print(
+        f"\nSelected learning rates, with 95% bootstrap intervals over {n_resamples} replicate resamples:",
+        file=out,
+    )
+    for rule, selection in selections.items():
+        print(
+            f"  {rule:<10} lr = {selection.lr:<10.4g} [{selection.ci_low:.4g}, {selection.ci_high:.4g}]",
+            file=out,
+        )
+    return {
+        "summary_t": summary_t,
+        "summary_bca": summary_bca,
+        **{f"select_{k}": v for k, v in selections.items()},
+    }
+
+
+def save_and_report(
+    frame: Any,
+    results: dict[str, Any],
+    out_dir: Path,
+    *,
+    seed: int,
+    n_resamples: int,
+    report: bool,
+    out: Any = None,
+) -> None:
+    from lrstats.io import save_results
+
+    out = out or sys.stdout
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = save_results(frame, out_dir / "frame.parquet", results=results, command=command_line())
+    print(f"\nFrame and results written to {path}", file=out)
+    if report:
+        from lrstats.presentation import write_report
+
+        index = write_report(
+            frame, out_dir / "report", rng=seed, n_resamples=n_resamples, command=command_line()
+        )
+        print(f"Report written to {index}", file=out)
