@@ -19,7 +19,7 @@ from lrstats.inference._bootstrap import (
 )
 from lrstats.inference._frame import replicate_matrix
 from lrstats.inference._results import Comparison
-from lrstats.inference.summary import _check_common, column_statistics
+from lrstats.inference.summary import _check_common, column_statistics, finite_sd
 
 __all__ = ["compare_to_best"]
 
@@ -124,7 +124,7 @@ def compare_to_best(
     n = finite.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         diff = np.where(finite, differences, 0.0).sum(axis=0) / n
-        sd = np.sqrt((np.where(finite, differences - diff, 0.0) ** 2).sum(axis=0) / (n - 1))
+        sd = finite_sd(differences, finite, diff, n)
         se = sd / np.sqrt(n)
         t_statistic = diff / se
     others = np.arange(matrix.n_lrs) != best

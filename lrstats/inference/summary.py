@@ -33,6 +33,23 @@ def _check_common(confidence_level: Any, method: Any, n_resamples: Any) -> tuple
     return confidence_level, method, n_resamples
 
 
+def finite_sd(
+    values: np.ndarray, finite: np.ndarray, mean: np.ndarray, n: np.ndarray
+) -> np.ndarray:
+    """Column sd (ddof 1) over finite values; exactly 0 for constant columns, NaN if n < 2.
+
+    Rounding in the mean would otherwise give constant columns a tiny positive sd and
+    hide their degeneracy.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        squares = (np.where(finite, values - mean, 0.0) ** 2).sum(axis=0)
+        sd = np.sqrt(squares / (n - 1))
+    constant = np.where(finite, values, -np.inf).max(axis=0) == np.where(
+        finite, values, np.inf
+    ).min(axis=0)
+    return np.where(n > 1, np.where(constant, 0.0, sd), np.nan)
+
+
 def column_statistics(matrix: ReplicateMatrix) -> dict[str, np.ndarray]:
     """Point statistics of every lr over its finite values (no warnings; NaN where undefined)."""
     values, finite = matrix.values, matrix.finite
@@ -40,8 +57,7 @@ def column_statistics(matrix: ReplicateMatrix) -> dict[str, np.ndarray]:
     masked = np.where(finite, values, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(finite, values, 0.0).sum(axis=0) / n
-        squares = (np.where(finite, values - mean, 0.0) ** 2).sum(axis=0)
-        sd = np.where(n > 1, np.sqrt(squares / (n - 1)), np.nan)
+        sd = finite_sd(values, finite, mean, n)
         se = sd / np.sqrt(n)
     median = np.full(matrix.n_lrs, np.nan)
     some = n > 0
