@@ -33,6 +33,7 @@ _LAZY = {
     "u_test": "lrstats.inference",
     "lowess": "lrstats.inference",
     "response_values": "lrstats.inference",
+    "select_all": "lrstats.inference",
     "save_results": "lrstats.io",
     "load_results": "lrstats.io",
     "from_autolrtuner": "lrstats.io",
