@@ -67,15 +67,11 @@ class BatchedEngine:
             self.clone_error = str(error)
         # XLA pays off for the heavy batched forward pass; the gradient pass traces faster
         # without it and costs little either way.
-        self.gradients = tf.function(self._gradients, reduce_retracing=True)
-        self.step = tf.function(self._step, reduce_retracing=True)
-        self._post_jit = (
-            tf.function(self._post, jit_compile=True, reduce_retracing=True)
-            if jit_compile
-            else None
-        )
-        self._post_plain = tf.function(self._post, reduce_retracing=True)
-        self.loss_now = tf.function(self._loss_now, reduce_retracing=True)
+        self.gradients = tf.function(self._gradients)
+        self.step = tf.function(self._step)
+        self._post_jit = tf.function(self._post, jit_compile=True) if jit_compile else None
+        self._post_plain = tf.function(self._post)
+        self.loss_now = tf.function(self._loss_now)
 
     # -- optimizer clone -------------------------------------------------------------
     def _build_clone(self) -> None:

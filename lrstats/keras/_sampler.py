@@ -361,7 +361,8 @@ def _prebuild_loss(model: Any, pool_x, pool_y, pool_w) -> None:
     x = tf.nest.map_structure(take, pool_x)
     y = None if pool_y is None else tf.nest.map_structure(take, pool_y)
     w = None if pool_w is None else pool_w[:2]
-    with keras.StatelessScope():
+    mapping = [(v, v.value) for v in [*model.variables, *model.metrics_variables]]
+    with keras.StatelessScope(state_mapping=mapping):
         y_pred = model(x, training=False)
         model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=w, training=False)
 

@@ -67,10 +67,11 @@ def settable_learning_rate(optimizer: Any) -> Iterator[Any]:
         stand_in = keras.Variable(
             1.0, dtype=keras.config.floatx(), trainable=False, name="lrstats_learning_rate"
         )
-        optimizer._learning_rate = stand_in
+        # object.__setattr__: the optimizer's tracker must not adopt the stand-in.
+        object.__setattr__(optimizer, "_learning_rate", stand_in)
         try:
             yield stand_in
         finally:
-            optimizer._learning_rate = schedule
+            object.__setattr__(optimizer, "_learning_rate", schedule)
     else:
         yield schedule
