@@ -101,10 +101,14 @@ def analyse_and_print(
         file=out,
     )
     for rule, selection in selections.items():
-        print(
-            f"  {rule:<10} lr = {selection.lr:<10.4g} [{selection.ci_low:.4g}, {selection.ci_high:.4g}]",
-            file=out,
-        )
+        if np.isfinite(selection.lr):
+            print(
+                f"  {rule:<10} lr = {selection.lr:<10.4g} "
+                f"[{selection.ci_low:.4g}, {selection.ci_high:.4g}]",
+                file=out,
+            )
+        else:
+            print(f"  {rule:<10} no learning rate qualifies", file=out)
     return {
         "summary_t": summary_t,
         "summary_bca": summary_bca,
