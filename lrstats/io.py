@@ -314,7 +314,8 @@ def load_results(path: str | PathLike[str]) -> pd.DataFrame:
     -------
     pandas.DataFrame
         The frame with exactly the ``attrs`` it was saved with. A Parquet file written by
-        other tools loads with whatever ``attrs`` pandas finds (usually none).
+        ``DataFrame.to_parquet`` loads with the ``attrs`` pandas stored (as JSON, so tuples
+        come back as lists); other files load with empty ``attrs``.
 
     Examples
     --------
@@ -327,6 +328,8 @@ def load_results(path: str | PathLike[str]) -> pd.DataFrame:
     frame = pq.read_table(Path(path)).to_pandas()
     if _KEY_ATTRS in metadata:
         frame.attrs = _loads(metadata[_KEY_ATTRS])
+    elif b"PANDAS_ATTRS" in metadata:  # written by pandas' own to_parquet
+        frame.attrs = json.loads(metadata[b"PANDAS_ATTRS"].decode("utf-8"))
     return frame
 
 

@@ -16,6 +16,7 @@ Artists carry ``gid`` strings (``"mean"``, ``"interval"``, ``"bootstrap"``, ``"z
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.font_manager import FontProperties
+from matplotlib.ticker import LogFormatterSciNotation
 from matplotlib.transforms import ScaledTranslation
 
 from lrstats._validation import as_rng, check_choice
@@ -118,8 +120,39 @@ def _half_step_edges(lrs: np.ndarray) -> np.ndarray:
     return np.exp(np.concatenate([[first], middle, [last]]))
 
 
+_SUPERSCRIPT = str.maketrans(
+    "0123456789-", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207b"
+)
+
+
+class _PowerFormatter(LogFormatterSciNotation):
+    """matplotlib's log tick labels (same choice of ticks) as plain text with superscripts.
+
+    ``10⁻⁴`` and ``2×10⁻³`` render without mathtext: the same look, several times faster to
+    draw, and plain text in SVG/PDF.
+    """
+
+    def __call__(self, x: float, pos: Any = None) -> str:
+        return _plain_power(super().__call__(x, pos))
+
+
+def _plain_power(label: str) -> str:
+    match = re.fullmatch(r"\$\\mathdefault\{(.*)\}\$", label)
+    if match is None:
+        return label
+    body = match.group(1).replace("\\times", "\u00d7")
+    body = re.sub(r"\^\{([-0-9]+)\}", lambda m: m.group(1).translate(_SUPERSCRIPT), body)
+    return body.replace("-", "\u2212") if body.startswith("-") else body
+
+
+def _plain_log_labels(axis: Any) -> None:
+    axis.set_major_formatter(_PowerFormatter())
+    axis.set_minor_formatter(_PowerFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.4)))
+
+
 def _set_lr_axis(ax: Axes, lrs: np.ndarray, label: bool = True) -> None:
     ax.set_xscale("log")
+    _plain_log_labels(ax.xaxis)
     edges = _half_step_edges(np.sort(np.asarray(lrs, dtype=np.float64)))
     ax.set_xlim(edges[0], edges[-1])
     if label:
@@ -1066,6 +1099,7 @@ def plot_comparison(
             threshold = float(np.max(half[near])) if near.any() else float(np.median(half[usable]))
             ax.set_yscale("symlog", linthresh=threshold, linscale=0.8)
             ax.yaxis.set_minor_locator(mpl.ticker.NullLocator())
+            ax.yaxis.set_major_formatter(_PowerFormatter(linthresh=threshold))
     if ylim is not None:
         ax.set_ylim(float(ylim[0]), float(ylim[1]))
     _finish_legend(ax, legend)

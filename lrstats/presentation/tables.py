@@ -610,9 +610,10 @@ def to_csv(
     Notes
     -----
     Floats are written with Python's shortest round-trip representation
-    (``float_format=None``) and ``"\\n"`` line endings, so
-    ``pandas.read_csv(..., float_precision="round_trip")`` gives back the same float64
-    bits, and the same table always gives the same bytes. Non-finite values are written
+    (``float_format=None``) and ``"\\n"`` line endings, so ``pandas.read_csv`` (with the
+    round-trip float parser, pandas' default from 3.0; ``float_precision="round_trip"``
+    before) gives back the same float64 bits, and the same table always gives the same
+    bytes. Non-finite values are written
     as ``inf``, ``-inf`` and an empty field for NaN.
 
     Examples

@@ -1,0 +1,368 @@
+"""write_report and ``lrstats report``: files, content tied to the inference results, determinism,
+a self-contained HTML page."""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+import warnings
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lrstats
+from lrstats import inference
+from lrstats.cli import main
+from lrstats.io import load_results, load_tables, read_provenance, save_results
+from lrstats.presentation.report import DEFAULT_RULES, DEFAULT_SHAPES, write_report
+from lrstats.simulate import simulate_frame
+
+FIGURES = [
+    "delta_curve",
+    "distribution",
+    "p_decrease",
+    "shape",
+    "selection",
+    "comparison",
+    "utest",
+]
+TABLES = ["summary", "selection", "shape", "comparison", "utest"]
+N_RESAMPLES = 300
+
+
+@pytest.fixture(scope="module")
+def report_frame():
+    frame = simulate_frame(
+        np.logspace(-4, -1, 21), 40, optimum_lr=0.01, diverge_above=0.05, rng=20261123
+    )
+    frame.attrs.update(
+        {
+            "seed": 99,
+            "sampler": "lrstats.simulate",
+            "optimizer_config": {"name": "SGD", "momentum": 0.9},
+        }
+    )
+    return frame
+
+
+@pytest.fixture(scope="module")
+def reports(report_frame, tmp_path_factory):
+    """The same frame and seed twice, and once with another seed."""
+    root = tmp_path_factory.mktemp("reports")
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        first = write_report(
+            report_frame, root / "a", rng=7, n_resamples=N_RESAMPLES, command="test"
+        )
+        second = write_report(
+            report_frame, root / "b", rng=7, n_resamples=N_RESAMPLES, command="test"
+        )
+        other = write_report(
+            report_frame, root / "c", rng=8, n_resamples=N_RESAMPLES, command="test"
+        )
+    return {"a": first, "b": second, "c": other, "escaped": escaped}
+
+
+def test_files_written(reports):
+    index = reports["a"]
+    out = index.parent
+    assert index.name == "index.html" and index.is_file()
+    assert (out / "index.md").is_file()
+    for name in FIGURES:
+        for suffix in ("png", "svg"):
+            assert (out / "figures" / f"{name}.{suffix}").stat().st_size > 1000
+        assert not (out / "figures" / f"{name}.pdf").exists()
+    for name in TABLES:
+        for suffix in ("csv", "md", "tex"):
+            assert (out / "tables" / f"{name}.{suffix}").stat().st_size > 0
+    assert (out / "figures" / "delta_curve.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_report_prints_nothing_and_lets_no_warning_escape(report_frame, tmp_path, capsys):
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        write_report(report_frame, tmp_path / "r", n_resamples=50)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert escaped == []
+
+
+@pytest.mark.parametrize("suffix", ["csv", "md", "tex"])
+def test_same_frame_and_seed_give_byte_identical_tables(reports, suffix):
+    a, b = reports["a"].parent, reports["b"].parent
+    for name in TABLES:
+        assert (a / "tables" / f"{name}.{suffix}").read_bytes() == (
+            b / "tables" / f"{name}.{suffix}"
+        ).read_bytes()
+
+
+def test_same_frame_and_seed_give_identical_pages_and_figures(reports):
+    a, b = reports["a"].parent, reports["b"].parent
+    assert (a / "index.md").read_bytes() == (b / "index.md").read_bytes()
+    assert (a / "index.html").read_bytes() == (b / "index.html").read_bytes()
+    for name in FIGURES:
+        for suffix in ("png", "svg"):
+            path = f"figures/{name}.{suffix}"
+            assert (a / path).read_bytes() == (b / path).read_bytes(), path
+
+
+def test_seed_changes_only_the_resampled_numbers(reports):
+    a, c = reports["a"].parent, reports["c"].parent
+    first = pd.read_csv(a / "tables" / "summary.csv")
+    other = pd.read_csv(c / "tables" / "summary.csv")
+    t_columns = ["lr", "n", "mean", "sd", "ci_low", "ci_high", "p_decrease"]
+    pd.testing.assert_frame_equal(first[t_columns], other[t_columns], check_exact=True)
+    assert not first["bca_ci_low"].equals(other["bca_ci_low"])
+
+
+def test_tables_hold_the_inference_results(reports, report_frame):
+    out = reports["a"].parent
+    summary = inference.summarize(report_frame)
+    table = pd.read_csv(out / "tables" / "summary.csv")
+    for column in summary.table.columns:
+        np.testing.assert_array_equal(table[column].to_numpy(), summary.table[column].to_numpy())
+    assert {"bca_ci_low", "bca_ci_high"} <= set(table.columns)
+    finite = table["bca_ci_low"].notna()
+    assert (table.loc[finite, "bca_ci_low"] <= table.loc[finite, "mean"]).all()
+    selection = pd.read_csv(out / "tables" / "selection.csv")
+    assert selection["rule"].tolist() == list(DEFAULT_RULES)
+    assert (selection["n_resamples"] == N_RESAMPLES).all()
+    shape = pd.read_csv(out / "tables" / "shape.csv")
+    assert shape["kind"].tolist() == list(DEFAULT_SHAPES)
+    comparison = pd.read_csv(out / "tables" / "comparison.csv")
+    expected = inference.compare_to_best(report_frame).table
+    np.testing.assert_array_equal(comparison["diff"].to_numpy(), expected["diff"].to_numpy())
+    # The LaTeX and Markdown show a display subset of the columns, rounded.
+    tex = (out / "tables" / "summary.tex").read_text()
+    assert "\\toprule" in tex and "\\caption{" in tex and "\\label{tab:lrstats-summary}" in tex
+    md = (out / "tables" / "summary.md").read_text()
+    assert len(md.splitlines()) == len(table) + 2
+
+
+def test_results_bundle_round_trips(reports, report_frame):
+    path = reports["a"].parent / "results.parquet"
+    loaded = load_results(path)
+    pd.testing.assert_frame_equal(loaded, report_frame, check_exact=True)
+    assert loaded.attrs == report_frame.attrs
+    stored = load_tables(path)
+    assert {"summary", "summary_bca", "comparison", "utest"} <= set(stored)
+    assert {f"selection_{rule}" for rule in DEFAULT_RULES} <= set(stored)
+    assert read_provenance(path)["saved"]["command"] == "test"
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_html_is_self_contained(reports):
+    text = reports["a"].read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(text)
+    images = [attrs for tag, attrs in page.tags if tag == "img"]
+    assert len(images) == len(FIGURES)
+    for attrs in images:
+        src = attrs["src"]
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(b"\x89PNG")
+        assert attrs["alt"]
+    for tag, attrs in page.tags:
+        assert "src" not in attrs or attrs["src"].startswith("data:"), (tag, attrs)
+        assert not (tag == "link" and attrs.get("rel") == "stylesheet")
+        assert tag != "script"
+    assert not re.search(r"https?://", text)
+    # Links only to the report's own files.
+    hrefs = [attrs["href"] for tag, attrs in page.tags if tag == "a"]
+    assert hrefs and all((reports["a"].parent / href).is_file() for href in hrefs)
+    assert sum(1 for tag, attrs in page.tags if tag == "table") == len(TABLES)
+
+
+def test_html_lists_provenance_and_settings(reports, report_frame):
+    text = reports["a"].read_text(encoding="utf-8")
+    for key in (
+        "seed",
+        "sampler",
+        "optimizer_config.name",
+        "optimizer_config.momentum",
+        "truth.optimum_lr",
+    ):
+        assert f"<dt>{key}</dt>" in text
+    assert "<dd>lrstats.simulate</dd>" in text
+    assert "<dt>bootstrap resamples</dt><dd>300</dd>" in text
+    assert "<dt>seed</dt><dd>7</dd>" in text
+    assert f"{N_RESAMPLES} replicate resamples" in text
+    assert "Divergence (non-finite loss) at 3 lr(s), from 0.0501 up." in text
+
+
+def test_warnings_are_listed_and_a_rule_without_selection_is_drawn(tmp_path):
+    # 10 replicates are too few for max_safe (q = 0.9 at 95 % needs 25): it selects nothing.
+    frame = simulate_frame(np.logspace(-4, -1, 8), 10, optimum_lr=0.01, rng=0)
+    index = write_report(frame, tmp_path / "r", n_resamples=50)
+    text = index.read_text(encoding="utf-8")
+    assert "<h2>Warnings</h2>" in text
+    assert (
+        "select_lr (max_safe): NoSelectionWarning: No lr satisfies rule &#x27;max_safe&#x27;"
+        in text
+    )
+    selection = pd.read_csv(index.parent / "tables" / "selection.csv").set_index("rule")
+    assert np.isnan(selection.loc["max_safe", "lr"])
+    assert "## Warnings" in (index.parent / "index.md").read_text(encoding="utf-8")
+
+
+def test_markdown_index(reports):
+    out = reports["a"].parent
+    text = (out / "index.md").read_text(encoding="utf-8")
+    assert text.startswith("# lrstats report\n")
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert linked == [f"figures/{name}.png" for name in FIGURES]
+    assert all((out / path).is_file() for path in linked)
+    for name in TABLES:
+        assert (out / "tables" / f"{name}.md").read_text() in text
+    assert "- seed: `99`" in text
+
+
+def test_pdf_and_options(report_frame, tmp_path):
+    index = write_report(
+        report_frame,
+        tmp_path / "r",
+        n_resamples=50,
+        rules=["ucb"],
+        shapes=["local"],
+        formats=["pdf"],
+        title="My run",
+    )
+    out = index.parent
+    assert (out / "figures" / "delta_curve.pdf").read_bytes().startswith(b"%PDF")
+    assert not (out / "figures" / "delta_curve.png").exists()
+    assert pd.read_csv(out / "tables" / "selection.csv")["rule"].tolist() == ["ucb"]
+    assert pd.read_csv(out / "tables" / "shape.csv")["kind"].tolist() == ["local"]
+    text = index.read_text(encoding="utf-8")
+    assert "<title>My run</title>" in text
+    assert text.count("<img ") == len(FIGURES)  # the page still embeds PNGs
+
+
+def test_unavailable_analyses_are_listed_not_fatal(tmp_path):
+    # Two lrs: too few for shape fits and the U test; the rest of the report is written.
+    frame = simulate_frame([0.001, 0.01], 10, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        index = write_report(frame, tmp_path / "r", n_resamples=50)
+    text = index.read_text(encoding="utf-8")
+    assert "Not available: u_test" in text
+    assert (index.parent / "figures" / "delta_curve.png").is_file()
+    assert not (index.parent / "figures" / "utest.png").exists()
+
+
+def test_frames_without_provenance_and_other_responses(tmp_path):
+    frame = simulate_frame(np.logspace(-3, -1, 8), 10, rng=0)
+    frame.attrs = {}
+    index = write_report(frame, tmp_path / "r", n_resamples=50, response="relative")
+    text = index.read_text(encoding="utf-8")
+    assert "The frame carries no provenance" in text
+    assert "<dt>response</dt><dd>relative</dd>" in text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"rules": ["nope"]}, ValueError, "`rules` must contain only 'mean'"),
+        ({"rules": "ucb"}, TypeError, "`rules` must be a list of names"),
+        ({"shapes": ["cubic"]}, ValueError, "`shapes` must contain only"),
+        ({"formats": ["jpg"]}, ValueError, "`formats` must contain only 'png', 'svg', 'pdf'"),
+        ({"formats": ["png", "png"]}, ValueError, "`formats` must not repeat names"),
+        ({"n_resamples": 0}, ValueError, "`n_resamples` must be an integer >= 1"),
+        ({"confidence_level": 1.5}, ValueError, "`confidence_level` must be a finite number"),
+        ({"dpi": -1}, ValueError, "`dpi` must be a finite number"),
+        ({"response": "val_loss"}, ValueError, "`response` must be one of"),
+        ({"rng": "seed"}, TypeError, "`rng` must be None, an int"),
+        ({"title": 3}, TypeError, "`title` must be a str or None"),
+    ],
+)
+def test_validation_before_writing(report_frame, tmp_path, kwargs, error, match):
+    out = tmp_path / "never"
+    with pytest.raises(error, match=match):
+        write_report(report_frame, out, **kwargs)
+    assert not out.exists()
+
+
+def test_type_validation(report_frame, tmp_path):
+    with pytest.raises(TypeError, match="`frame` must be a pandas DataFrame"):
+        write_report({"lr": [1]}, tmp_path)
+    with pytest.raises(TypeError, match="`out_dir` must be a str or path-like"):
+        write_report(report_frame, 3)
+
+
+def test_top_level_name():
+    assert lrstats.write_report is write_report
+
+
+@pytest.mark.slow
+def test_report_of_41_lrs_by_200_replicates_is_fast(tmp_path):
+    frame = simulate_frame(lrstats.log_grid(1e-4, 1e-1, 41), 200, diverge_above=0.05, rng=1)
+    write_report(frame, tmp_path / "warm", n_resamples=50)  # imports, font cache
+    start = time.perf_counter()
+    write_report(frame, tmp_path / "r", rng=0)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 20, f"report took {elapsed:.1f} s"
+
+
+# --------------------------------------------------------------------------------------------
+# lrstats report
+# --------------------------------------------------------------------------------------------
+def test_cli_report(report_frame, reports, tmp_path, capsys):
+    source = save_results(report_frame, tmp_path / "run.parquet")
+    code = main(["report", str(source), "--seed", "7", "--n-resamples", str(N_RESAMPLES), "--pdf"])
+    captured = capsys.readouterr()
+    assert code == 0
+    out = tmp_path / "run-report"  # the default: next to the frame
+    assert captured.out == f"{out / 'index.html'}\n"
+    # Same frame, seed and resamples as write_report(..., rng=7): identical tables.
+    direct = reports["a"].parent
+    for name in TABLES:
+        for suffix in ("csv", "md", "tex"):
+            path = f"tables/{name}.{suffix}"
+            assert (out / path).read_bytes() == (direct / path).read_bytes()
+    assert (out / "figures" / "shape.pdf").read_bytes().startswith(b"%PDF")
+    command = read_provenance(out / "results.parquet")["saved"]["command"]
+    assert command.startswith("lrstats ")
+
+
+def test_cli_report_out_option(report_frame, tmp_path, capsys):
+    source = save_results(report_frame.iloc[: 21 * 5], tmp_path / "small.parquet")
+    assert (
+        main(["report", str(source), "--out", str(tmp_path / "here"), "--n-resamples", "20"]) == 0
+    )
+    assert capsys.readouterr().out.strip() == str(tmp_path / "here" / "index.html")
+    assert (tmp_path / "here" / "index.html").is_file()
+
+
+def test_cli_report_errors(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "missing.parquet")]) == 1
+    assert "lrstats report: error: `path` does not exist" in capsys.readouterr().err
+    bad = tmp_path / "bad.parquet"
+    pd.DataFrame({"x": [1.0]}).to_parquet(bad)
+    assert main(["report", str(bad)]) == 1
+    assert "must have columns 'lr' and 'replicate'" in capsys.readouterr().err
+
+
+def test_cli_report_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", "--help"])
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    for option in (
+        "--out",
+        "--seed",
+        "--n-resamples",
+        "--confidence-level",
+        "--response",
+        "--pdf",
+    ):
+        assert option in help_text
