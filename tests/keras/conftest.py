@@ -32,6 +32,14 @@ class SquaredRateSGD(keras.optimizers.SGD):
         self.assign_sub(variable, ops.multiply(ops.multiply(lr, lr), gradient))
 
 
+class CappedRateSGD(keras.optimizers.SGD):
+    """Affine in lr up to 0.05, constant above: ``w <- w - min(lr, 0.05) * g`` (no momentum)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.minimum(ops.cast(learning_rate, variable.dtype), 0.05)
+        self.assign_sub(variable, ops.multiply(lr, gradient))
+
+
 def make_optimizer(name: str):
     """Optimizers by short name, with learning rates that are sensible for the tiny MLP."""
     factories = {
@@ -47,6 +55,7 @@ def make_optimizer(name: str):
             0.05, l1_regularization_strength=0.01, l2_regularization_strength=0.5
         ),
         "squared": lambda: SquaredRateSGD(0.05),
+        "capped": lambda: CappedRateSGD(0.05),
         "schedule": lambda: keras.optimizers.SGD(
             keras.optimizers.schedules.ExponentialDecay(0.05, decay_steps=2, decay_rate=0.5),
             momentum=0.9,
@@ -96,7 +105,7 @@ def warm_up(model, x, y, steps: int = 3, batch_size: int = 32) -> None:
             y_pred = model(x[rows], training=True)
             loss = model.compute_loss(x=x[rows], y=y[rows], y_pred=y_pred, training=True)
         grads = tape.gradient(loss, model.trainable_variables)
-        model.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        model.optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
 
 
 @pytest.fixture(scope="session")

@@ -160,7 +160,7 @@ def reference_deltas(
             restore(model, saved)
             for lr in lrs:
                 optimizer.learning_rate.assign(lr)
-                optimizer.apply_gradients(zip(grads, model.trainable_variables))
+                optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
                 post = compiled_loss(model, x_eval, y_eval, w_eval, training=evaluation_training)
                 restore(model, saved)
                 records.append((float(lr), int(replicate), pre, post))
@@ -203,7 +203,7 @@ def assert_deltas_close(got: pd.DataFrame, expected: pd.DataFrame, *, rtol: floa
             worst = int(np.argmax(np.where(bad, error / scale, -np.inf)))
             raise AssertionError(
                 f"{column}: {int(bad.sum())} of {len(bad)} rows differ by more than rtol={rtol:g} of the "
-                f"loss magnitude; worst at lr={expected['lr'].iloc[worst]!r}, "
+                f"loss magnitude; worst at lr={float(expected['lr'].iloc[worst])!r}, "
                 f"replicate={expected['replicate'].iloc[worst]}: got {have[worst]!r}, "
                 f"expected {want[worst]!r} (relative error {error[worst] / scale[worst]:.3g})"
             )

@@ -24,6 +24,15 @@ def warm_model(request, make_warm_model):
     return make_warm_model(request.param, seed=81, batchnorm=request.param == "momentum")
 
 
+@pytest.fixture(scope="module", params=["momentum", "squared"])
+def unchecked_model(request, make_warm_model):
+    # A model the sampler has never seen: the first call checks its batched optimizer clone with
+    # real steps on the live model (the sampler caches that check per model afterwards; a call
+    # that fails inside the check leaves it unchecked, so both parametrizations of the test
+    # below fail at a real step).
+    return make_warm_model(request.param, seed=89)
+
+
 def test_state_is_identical_after_success(sample_deltas, warm_model, regression_data):
     x, y = regression_data
     before = snapshot(warm_model)
@@ -68,6 +77,36 @@ def test_state_is_identical_after_a_failure_between_chunks(
     with pytest.raises(type(error)):
         sample_deltas(warm_model, x, y, **RUN)
     assert calls["draws"] == RUN["chunk_size"] + 1
+    assert_same_state(before, snapshot(warm_model))
+
+
+@pytest.mark.parametrize(
+    "error", [Boom("failure after a real step"), KeyboardInterrupt()], ids=["error", "interrupt"]
+)
+def test_state_is_identical_after_a_failure_right_after_the_first_real_step(
+    sample_deltas, unchecked_model, regression_data, monkeypatch, error
+):
+    # Real optimizer steps on the live model (the check of the batched clone against the real
+    # optimizer, or the exact path) are the moments the state is dirty; fail right after the
+    # first one.
+    x, y = regression_data
+    warm_model = unchecked_model
+    before = snapshot(warm_model)
+    original = sampler_module._real_step
+    failed = {"state moved": None}
+
+    def step_then_fail(model_, lr_variable, grads_one, lr):
+        original(model_, lr_variable, grads_one, lr)
+        moved = snapshot(model_)
+        failed["state moved"] = not all(
+            np.array_equal(a, b) for a, b in zip(before, moved, strict=True)
+        )
+        raise error
+
+    monkeypatch.setattr(sampler_module, "_real_step", step_then_fail)
+    with pytest.raises(type(error)):
+        sample_deltas(warm_model, x, y, **RUN)
+    assert failed["state moved"] is True
     assert_same_state(before, snapshot(warm_model))
 
 

@@ -1,0 +1,447 @@
+"""Time ``lrstats.keras.sample_deltas`` against autolrtuner and against the arithmetic floor.
+
+Run: ``python benchmarks/bench_sampler.py [--quick] [--optimizer momentum|adam] [--repeats 5]``
+and ``python benchmarks/bench_sampler.py --memory`` for the memory check.
+
+One process, one model architecture and one data set, measured side by side:
+
+- the model: an MLP 20 -> 64 -> 64 -> 1 (relu), compiled with ``SGD(momentum=0.9)`` (or Adam)
+  and mean squared error, every model built from the same literal initializer seeds;
+- the data: 10,000 x 20 synthetic regression rows; batch 64, M = 100 replicates, K = 100 lrs
+  (log grid 1e-5 .. 1).
+
+Timed:
+
+1. autolrtuner's ``AutoLRTuner(model).Tune(X, Y, lr_space=(1e-5, 1), num_subsamples=100,
+   num_evals=100, batch_size=64)`` (its own linear grid, timed as is). ``--quick`` runs 10
+   subsamples and scales the time linearly (the loop is the same for every subsample), and says so;
+2. ``sample_deltas``, first call on a fresh model (tracing and XLA compilation included);
+3. ``sample_deltas``, steady state: median of ``--repeats`` calls on the same model;
+4. the arithmetic floor: one XLA-compiled batched forward pass over M·K·m rows (the same MLP
+   with per-(replicate, lr) weights stacked as (M, K, ...) arrays, applied to each replicate's
+   m rows) plus one gradient over M·m rows (per-replicate weights stacked as (M, ...), so each
+   replicate's gradient comes out of one backward pass); median of repeats. The weights are
+   inputs; forming them from ``a + lr * b`` is timed separately and reported, not included.
+
+Memory: the resident set size (RSS, from ``/proc/self/statm``) is sampled every 2 ms by a
+thread during each phase; the table shows the RSS at the start of the phase and the peak above
+it. ``tracemalloc`` does not see TensorFlow's allocator, so it is not used. The process-wide
+peak (``resource.getrusage(...).ru_maxrss``) is printed at the end.
+
+``--memory``: 1,000 lrs x 1,000 replicates on the same model (batch 64) in a process that does
+nothing else; passes if the peak RSS stays within 4 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+N_ROWS = 10_000
+N_FEATURES = 20
+HIDDEN = 64
+BATCH = 64
+REPLICATES = 100
+N_LRS = 100
+LR_RANGE = (1e-5, 1.0)
+DATA_SEED = 20261123
+SAMPLER_SEED = 0
+GIB = 1 << 30
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# ----------------------------------------------------------------------------- memory
+def current_rss() -> int:
+    """Resident set size of this process in bytes."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE
+
+
+def max_rss() -> int:
+    """Process-lifetime peak RSS in bytes (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class PeakRSS:
+    """Sample the RSS every ``interval`` seconds in a thread; ``start``/``peak`` in bytes."""
+
+    def __init__(self, interval: float = 0.002) -> None:
+        self.interval = interval
+        self.start = 0
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, current_rss())
+            time.sleep(self.interval)
+
+    def __enter__(self) -> PeakRSS:
+        self.start = self.peak = current_rss()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        assert self._thread is not None
+        self._thread.join()
+        self.peak = max(self.peak, current_rss())
+
+    @property
+    def delta(self) -> int:
+        return self.peak - self.start
+
+
+def mib(n_bytes: float) -> str:
+    return f"{n_bytes / (1 << 20):,.0f} MiB"
+
+
+# ----------------------------------------------------------------------------- set-up
+def make_data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(DATA_SEED)
+    x = rng.normal(size=(N_ROWS, N_FEATURES)).astype(np.float32)
+    w = rng.normal(size=(N_FEATURES, 1)) / np.sqrt(N_FEATURES)
+    y = np.tanh(x @ w) + 0.3 * np.sin(x[:, :1] * x[:, 1:2]) + 0.1 * rng.normal(size=(N_ROWS, 1))
+    return x, y.astype(np.float32)
+
+
+def make_model(optimizer: str, *, loss_object: bool = False):
+    """The benchmark MLP with literal initializer seeds (every call: the same initial weights)."""
+    import keras
+
+    def dense(units: int, seed: int, activation: str | None = None):
+        return keras.layers.Dense(
+            units,
+            activation=activation,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+        )
+
+    model = keras.Sequential(
+        [
+            keras.Input((N_FEATURES,)),
+            dense(HIDDEN, 1, "relu"),
+            dense(HIDDEN, 2, "relu"),
+            dense(1, 3),
+        ]
+    )
+    opt = (
+        keras.optimizers.SGD(0.01, momentum=0.9)
+        if optimizer == "momentum"
+        else keras.optimizers.Adam(1e-3)
+    )
+    # autolrtuner calls model.loss(y, y_hat): it needs a callable loss, not the string "mse"
+    model.compile(optimizer=opt, loss=keras.losses.MeanSquaredError() if loss_object else "mse")
+    return model
+
+
+def lr_grid() -> np.ndarray:
+    return np.geomspace(*LR_RANGE, N_LRS)
+
+
+def all_state(model) -> list[np.ndarray]:
+    return [
+        np.array(v.numpy(), copy=True)
+        for v in [*model.variables, *model.optimizer.variables, *model.metrics_variables]
+    ]
+
+
+def timed(function: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    value = function()
+    return time.perf_counter() - start, value
+
+
+def median_time(function: Callable[[], Any], repeats: int) -> float:
+    return statistics.median(timed(function)[0] for _ in range(repeats))
+
+
+# ----------------------------------------------------------------------------- the floor
+def make_floor(model, x: np.ndarray, y: np.ndarray, lrs: np.ndarray):
+    """Inputs and compiled functions of the arithmetic floor for M replicates x K lrs.
+
+    Returns ``(forward, gradient, form_weights)``, each a zero-argument callable that runs the
+    compiled computation once and blocks until its result is ready.
+    """
+    import tensorflow as tf
+
+    rng = np.random.default_rng(SAMPLER_SEED)
+    rows = np.stack([rng.choice(N_ROWS, size=BATCH, replace=False) for _ in range(REPLICATES)])
+    xs = tf.constant(x[rows])  # (M, m, 20)
+    ys = tf.constant(y[rows])  # (M, m, 1)
+    weights = [v.numpy() for v in model.trainable_variables]  # W1, b1, W2, b2, W3, b3
+    m_, k_ = REPLICATES, lrs.size
+    # per-(replicate, lr) weights as the sampler would form them: a + lr * b, with a random b
+    directions = [rng.normal(scale=1e-2, size=w.shape).astype(np.float32) for w in weights]
+    stacked = [
+        tf.constant(
+            np.broadcast_to(w, (m_, k_, *w.shape))
+            + lrs.astype(np.float32).reshape(1, k_, *([1] * w.ndim)) * d
+        )
+        for w, d in zip(weights, directions, strict=True)
+    ]
+    per_replicate = [tf.constant(np.broadcast_to(w, (m_, *w.shape)).copy()) for w in weights]
+    lr_tensor = tf.constant(lrs.astype(np.float32))
+
+    @tf.function(jit_compile=True)
+    def forward(xs, ys, w1, b1, w2, b2, w3, b3):
+        # xs (M, m, i); w (M, K, i, j); b (M, K, j)  ->  loss (M, K)
+        h = tf.nn.relu(tf.einsum("rmi,rkij->rkmj", xs, w1) + b1[:, :, None, :])
+        h = tf.nn.relu(tf.einsum("rkmi,rkij->rkmj", h, w2) + b2[:, :, None, :])
+        out = tf.einsum("rkmi,rkij->rkmj", h, w3) + b3[:, :, None, :]
+        return tf.reduce_mean(tf.square(out - ys[:, None]), axis=[2, 3])
+
+    @tf.function(jit_compile=True)
+    def gradient(xs, ys, w1, b1, w2, b2, w3, b3):
+        params = [w1, b1, w2, b2, w3, b3]
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            h = tf.nn.relu(tf.einsum("rmi,rij->rmj", xs, w1) + b1[:, None, :])
+            h = tf.nn.relu(tf.einsum("rmi,rij->rmj", h, w2) + b2[:, None, :])
+            out = tf.einsum("rmi,rij->rmj", h, w3) + b3[:, None, :]
+            per_replicate_loss = tf.reduce_mean(tf.square(out - ys), axis=[1, 2])
+            total = tf.reduce_sum(per_replicate_loss)
+        return tape.gradient(total, params), per_replicate_loss
+
+    @tf.function(jit_compile=True)
+    def form(lrs, *pairs):
+        half = len(pairs) // 2
+        out = []
+        for a, b in zip(pairs[:half], pairs[half:], strict=True):
+            shape = tf.concat([[1, tf.size(lrs)], tf.ones([tf.rank(a) - 1], tf.int32)], 0)
+            out.append(a[:, None] + tf.reshape(lrs, shape) * b[:, None])
+        return out
+
+    directions_t = [tf.constant(np.broadcast_to(d, (m_, *d.shape)).copy()) for d in directions]
+
+    def run_forward():
+        return forward(xs, ys, *stacked).numpy()
+
+    def run_gradient():
+        grads, losses = gradient(xs, ys, *per_replicate)
+        return [g.numpy() for g in grads], losses.numpy()
+
+    def run_form():
+        return [w.numpy().shape for w in form(lr_tensor, *per_replicate, *directions_t)]
+
+    return run_forward, run_gradient, run_form
+
+
+# ----------------------------------------------------------------------------- modes
+def benchmark(args: argparse.Namespace) -> int:
+    import keras
+    import tensorflow as tf
+
+    from lrstats.keras import sample_deltas
+
+    x, y = make_data()
+    lrs = lr_grid()
+    print(
+        f"lrstats sampler benchmark: MLP {N_FEATURES}->{HIDDEN}->{HIDDEN}->1 (relu), "
+        f"{args.optimizer}, MSE; data {N_ROWS}x{N_FEATURES}; batch {BATCH}; "
+        f"M={REPLICATES} replicates x K={N_LRS} lrs (log grid {LR_RANGE[0]:g}..{LR_RANGE[1]:g})"
+    )
+    print(
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPU(s); "
+        f"RSS after imports {mib(current_rss())}"
+    )
+    rows: list[tuple[str, float, str, PeakRSS | None]] = []
+
+    def run_sampler(model):
+        return sample_deltas(
+            model,
+            x,
+            y,
+            lrs=lrs,
+            replicates=REPLICATES,
+            batch_size=BATCH,
+            seed=SAMPLER_SEED,
+            progress=False,
+        )
+
+    # 2. first call on a fresh model (tracing + XLA compilation)
+    model = make_model(args.optimizer)
+    before = all_state(model)
+    with PeakRSS() as first_rss:
+        first_time, frame = timed(lambda: run_sampler(model))
+    rows.append(("sample_deltas, first call (tracing incl.)", first_time, "1 call", first_rss))
+    built_optimizer_state = all_state(model)  # the optimizer was built by the first call
+
+    # 3. steady state
+    with PeakRSS() as steady_rss:
+        steady_times = [timed(lambda: run_sampler(model))[0] for _ in range(args.repeats)]
+    steady = statistics.median(steady_times)
+    rows.append(
+        (
+            "sample_deltas, steady state",
+            steady,
+            f"median of {args.repeats} ({min(steady_times):.3f}..{max(steady_times):.3f} s)",
+            steady_rss,
+        )
+    )
+    restore_time, after = timed(lambda: all_state(model))
+    n_model = len(model.variables)
+    weights_same = all(
+        np.array_equal(a, b) for a, b in zip(before[:n_model], after[:n_model], strict=True)
+    )
+    state_same = len(built_optimizer_state) == len(after) and all(
+        np.array_equal(a, b) for a, b in zip(built_optimizer_state, after, strict=True)
+    )
+    again = run_sampler(model)
+    same_frame = frame.equals(again)
+
+    # 4. the arithmetic floor
+    forward, gradient, form = make_floor(model, x, y, lrs)
+    forward(), gradient(), form()  # compile
+    with PeakRSS() as floor_rss:
+        t_forward = median_time(forward, args.repeats * 2)
+        t_gradient = median_time(gradient, args.repeats * 2)
+    t_form = median_time(form, args.repeats)
+    floor = t_forward + t_gradient
+    rows.append(
+        (
+            "floor: batched forward over M*K*m rows",
+            t_forward,
+            f"median of {args.repeats * 2}",
+            floor_rss,
+        )
+    )
+    rows.append(
+        (
+            "floor: per-replicate gradient, M*m rows",
+            t_gradient,
+            f"median of {args.repeats * 2}",
+            None,
+        )
+    )
+    rows.append(("floor total (forward + gradient)", floor, "", None))
+    rows.append(
+        ("  (forming M*K weight sets a + lr*b, extra)", t_form, f"median of {args.repeats}", None)
+    )
+
+    # 1. autolrtuner, last: it seeds NumPy and TensorFlow globally
+    from autolrtuner import AutoLRTuner
+
+    subsamples = 10 if args.quick else REPLICATES
+    tuner_model = make_model(args.optimizer, loss_object=True)
+    tuner = AutoLRTuner(tuner_model)
+    with PeakRSS() as tuner_rss:
+        tuner_time, _ = timed(
+            lambda: tuner.Tune(
+                x,
+                y,
+                lr_space=LR_RANGE,
+                num_subsamples=subsamples,
+                num_evals=N_LRS,
+                batch_size=BATCH,
+            )
+        )
+    scale = REPLICATES / subsamples
+    tuner_total = tuner_time * scale
+    note = (
+        f"{subsamples} subsamples measured ({tuner_time:.1f} s), x{scale:g} (--quick, linear)"
+        if scale != 1
+        else f"{subsamples} subsamples, measured"
+    )
+    rows.insert(0, ("autolrtuner Tune (linear grid)", tuner_total, note, tuner_rss))
+
+    print()
+    print(f"{'what':46s} {'seconds':>10s}  {'RSS start':>10s} {'peak above':>11s}  notes")
+    for name, seconds, notes, rss in rows:
+        memory = f"{mib(rss.start):>10s} {('+' + mib(rss.delta)):>11s}" if rss else " " * 22
+        print(f"{name:46s} {seconds:10.3f}  {memory}  {notes}")
+
+    print()
+    checks = [
+        ("autolrtuner / steady", tuner_total / steady, ">=", 300),
+        ("steady / floor", steady / floor, "<=", 1.5),
+        ("autolrtuner / first call", tuner_total / first_time, ">=", 50),
+    ]
+    for name, value, op, target in checks:
+        ok = value >= target if op == ">=" else value <= target
+        print(f"{name:28s} {value:10.1f}x   target {op} {target:g}x   {'met' if ok else 'MISSED'}")
+    print(f"{'steady / (floor + forming)':28s} {steady / (floor + t_form):10.1f}x   (information)")
+    print()
+    print(
+        f"restore check: after {args.repeats + 2} sample_deltas calls, model weights identical to "
+        f"before: {weights_same}; every model/optimizer/metric variable identical to after the "
+        f"first call (optimizer built): {state_same}; same seed gives the same frame: "
+        f"{same_frame}; reading the state back took {restore_time * 1e3:.1f} ms"
+    )
+    print(
+        f"frame: {len(frame)} rows, path={frame.attrs.get('path')!r}, chunk_size={frame.attrs.get('chunk_size')!r}"
+    )
+    print(f"process peak RSS (ru_maxrss): {mib(max_rss())}")
+    return 0 if weights_same and state_same and same_frame else 1
+
+
+def memory_check(args: argparse.Namespace) -> int:
+    import tensorflow as tf  # noqa: F401  (import cost outside the measured window)
+
+    from lrstats.keras import sample_deltas
+
+    x, y = make_data()
+    n_lrs = n_replicates = 1000
+    lrs = np.geomspace(*LR_RANGE, n_lrs)
+    model = make_model(args.optimizer)
+    model.optimizer.build(model.trainable_variables)
+    before = all_state(model)
+    baseline = current_rss()
+    print(
+        f"memory check: {n_lrs} lrs x {n_replicates} replicates, batch {BATCH}, MLP "
+        f"{N_FEATURES}->{HIDDEN}->{HIDDEN}->1, {args.optimizer}; RSS before the call {mib(baseline)}"
+    )
+    with PeakRSS() as rss:
+        seconds, frame = timed(
+            lambda: sample_deltas(
+                model,
+                x,
+                y,
+                lrs=lrs,
+                replicates=n_replicates,
+                batch_size=BATCH,
+                seed=SAMPLER_SEED,
+                progress=False,
+            )
+        )
+    peak = max(rss.peak, max_rss())
+    same = all(np.array_equal(a, b) for a, b in zip(before, all_state(model), strict=True))
+    ok = peak <= 4 * GIB and len(frame) == n_lrs * n_replicates
+    print(
+        f"{len(frame):,} rows in {seconds:.1f} s; peak RSS {mib(peak)} (sampled peak {mib(rss.peak)}, "
+        f"ru_maxrss {mib(max_rss())}); above the pre-call RSS: {mib(rss.peak - baseline)}; "
+        f"chunk_size={frame.attrs.get('chunk_size')!r}"
+    )
+    print(f"state identical after the call: {same}")
+    print(f"within 4 GiB: {'yes' if ok else 'NO'}")
+    return 0 if ok and same else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="10 autolrtuner subsamples, time scaled x10"
+    )
+    parser.add_argument(
+        "--memory", action="store_true", help="1,000 lrs x 1,000 replicates within 4 GiB"
+    )
+    parser.add_argument("--optimizer", choices=["momentum", "adam"], default="momentum")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    return memory_check(args) if args.memory else benchmark(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
