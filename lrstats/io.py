@@ -439,7 +439,7 @@ def from_autolrtuner(
     >>> from lrstats.io import from_autolrtuner
     >>> wide = pd.DataFrame({"0.01": [-0.2, -0.1], "0.02": [-0.3, 0.1]})
     >>> from_autolrtuner(wide)
-        lr  replicate  delta
+         lr  replicate  delta
     0  0.01          0   -0.2
     1  0.02          0   -0.3
     2  0.01          1   -0.1

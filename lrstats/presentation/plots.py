@@ -44,8 +44,7 @@ __all__ = [
 ]
 
 _PALETTE = sns.color_palette("colorblind")
-_BLUE, _ORANGE, _GREEN, _VERMILION, _PINK, _BROWN = (_PALETTE[i] for i in range(6))
-_GREY = "0.55"
+_BLUE, _ORANGE, _GREEN, _VERMILION = (_PALETTE[i] for i in range(4))
 _SHADE = "0.88"
 _RULE_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 _RULE_COLORS = [_PALETTE[i] for i in (3, 2, 4, 1, 5, 0, 7, 9, 8, 6)]
@@ -652,8 +651,8 @@ def plot_distribution(
 def plot_shape(
     fit_or_fits: Any,
     ax: Any = None,
-    *,
     summary: Any = None,
+    *,
     ylim: Any = "focus",
     legend: bool | str = True,
 ) -> Axes:

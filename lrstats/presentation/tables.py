@@ -296,9 +296,9 @@ def format_frame(
     --------
     >>> import pandas as pd
     >>> from lrstats.presentation.tables import format_frame
-    >>> format_frame(pd.DataFrame({"lr": [1e-4, 1e-2], "p_decrease": [0.5, 1.0]}))
+    >>> format_frame(pd.DataFrame({"lr": [1e-5, 1e-2], "p_decrease": [0.5, 1.0]}))
              lr p_decrease
-    0  1.00e-04      0.500
+    0  1.00e-05      0.500
     1  1.00e-02      1.000
     """
     digits = _check_digits(digits)

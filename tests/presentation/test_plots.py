@@ -75,6 +75,18 @@ def test_summary_curve_shows_mean_bands_zero_line_selections_and_divergence(fram
     assert len(shapes) == len(selections)
 
 
+def test_log_tick_labels_are_plain_text_powers(results):
+    ax = plots.plot_summary(results["summary"])
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert {"10\u207b\u2074", "10\u207b\u00b3", "10\u207b\u00b2", "10\u207b\u00b9"} <= set(labels)
+    assert not any("$" in label for label in labels)  # no mathtext
+    comparison = plots.plot_comparison(results["comparison"])
+    comparison.figure.canvas.draw()
+    ylabels = [t.get_text() for t in comparison.get_yticklabels() if t.get_text()]
+    assert "0" in ylabels and not any("$" in label for label in ylabels)
+
+
 def test_summary_curve_without_extras(finite_frame):
     summary = inference.summarize(finite_frame)
     ax = plots.plot_summary(summary, shade_diverging=False, legend=False)
