@@ -463,8 +463,13 @@ def fit_shape(
     where it started). Their intervals are Fieller's (primary, exact under normal
     estimates; a ratio's delta-method interval is also in ``intervals``).
 
-    When to use which: ``"quadratic"`` when the grid is centred on the optimum and the
-    curve is smooth in log-lr; ``"local"`` when the grid reaches from tiny lrs to about
+    When to use which: ``"quadratic"`` when the curve is close to a parabola in log-lr
+    over the grid. The one-step ΔL curve ``-aη + bη²`` is *not*: in log-lr it is flat
+    below the optimum and steep above it, so the parabola's vertex falls below the true
+    optimum (on ``simulate_frame``'s default grid, 0.01/100 … 0.01·10, the vertex lands
+    near 0.0012 and its intervals essentially never cover 0.01); use ``"local"`` or
+    ``"unimodal"`` for ΔL frames, and ``"quadratic"`` for e.g. validation losses of a
+    sensitivity sweep; ``"local"`` when the grid reaches from tiny lrs to about
     the break-even point (it extrapolates physics, not shape); ``"unimodal"`` when the
     curve is U-shaped but not parabolic; ``"isotonic"`` when the grid covers only one
     side of the optimum.

@@ -156,6 +156,12 @@ def summarize(
     :func:`scipy.stats.bootstrap` (linear quantiles; BCa with the jackknife acceleration,
     Efron & Tibshirani 1993, ch. 14).
 
+    Measured coverage of nominal 95 % intervals for the mean (1,000 simulated frames per
+    cell, ``n_resamples=999``): with 30 replicates, t 0.948/0.952 (normal/skewed ΔL),
+    percentile 0.939/0.940, basic 0.935/0.934, BCa 0.937/0.938; with 10 replicates and
+    skewed ΔL, t 0.952 but percentile 0.901, basic 0.905, BCa 0.893. Bootstrap intervals
+    are too narrow with few replicates; prefer ``"t"`` below about 20 replicates.
+
     ``p_decrease`` is the share of *all* ``M`` replicates whose response is strictly
     negative (a non-finite value, i.e. divergence, never counts as a decrease), with the
     Wilson (1927) score interval.
