@@ -20,13 +20,19 @@ Timed:
 4. the arithmetic floor: one XLA-compiled batched forward pass over M·K·m rows (the same MLP
    with per-(replicate, lr) weights stacked as (M, K, ...) arrays, applied to each replicate's
    m rows) plus one gradient over M·m rows (per-replicate weights stacked as (M, ...), so each
-   replicate's gradient comes out of one backward pass); median of repeats. The weights are
+   replicate's gradient comes out of one backward pass). The weights are
    inputs; forming them from ``a + lr * b`` is timed separately and reported, not included.
 
+Timings are wall-clock (``time.perf_counter``); the table gives the median and the minimum of
+the repeats, and the load average is printed, because the machine may be shared. The steady
+state and the floor are timed interleaved (sampler, forward, gradient, sampler, ...) so that
+both see the same load, and the paired ratio (median of per-repeat ratios) is printed too.
+
 Memory: the resident set size (RSS, from ``/proc/self/statm``) is sampled every 2 ms by a
-thread during each phase; the table shows the RSS at the start of the phase and the peak above
-it. ``tracemalloc`` does not see TensorFlow's allocator, so it is not used. The process-wide
-peak (``resource.getrusage(...).ru_maxrss``) is printed at the end.
+thread (10 ms for autolrtuner) during the first call, during one extra, untimed steady-state
+call, during one untimed floor evaluation and during autolrtuner's run; the table shows the RSS
+at the start and the peak above it. ``tracemalloc`` does not see TensorFlow's allocator, so it
+is not used. The process-wide peak (``resource.getrusage(...).ru_maxrss``) is printed at the end.
 
 ``--memory``: 1,000 lrs x 1,000 replicates on the same model (batch 64) in a process that does
 nothing else; passes if the peak RSS stays within 4 GiB.
@@ -76,7 +82,7 @@ def max_rss() -> int:
 class PeakRSS:
     """Sample the RSS every ``interval`` seconds in a thread; ``start``/``peak`` in bytes."""
 
-    def __init__(self, interval: float = 0.002) -> None:
+    def __init__(self, interval: float = 0.002) -> None:  # seconds
         self.interval = interval
         self.start = 0
         self.peak = 0
@@ -164,8 +170,8 @@ def timed(function: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, value
 
 
-def median_time(function: Callable[[], Any], repeats: int) -> float:
-    return statistics.median(timed(function)[0] for _ in range(repeats))
+def repeat_times(function: Callable[[], Any], repeats: int) -> list[float]:
+    return [timed(function)[0] for _ in range(repeats)]
 
 
 # ----------------------------------------------------------------------------- the floor
@@ -254,10 +260,11 @@ def benchmark(args: argparse.Namespace) -> int:
         f"M={REPLICATES} replicates x K={N_LRS} lrs (log grid {LR_RANGE[0]:g}..{LR_RANGE[1]:g})"
     )
     print(
-        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPU(s); "
-        f"RSS after imports {mib(current_rss())}"
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPU(s), "
+        f"load average {os.getloadavg()[0]:.2f}; RSS after imports {mib(current_rss())}"
     )
-    rows: list[tuple[str, float, str, PeakRSS | None]] = []
+    # (name, times, notes, rss)
+    rows: list[tuple[str, list[float], str, PeakRSS | None]] = []
 
     def run_sampler(model):
         return sample_deltas(
@@ -271,27 +278,31 @@ def benchmark(args: argparse.Namespace) -> int:
             progress=False,
         )
 
-    # 2. first call on a fresh model (tracing + XLA compilation)
+    # 2. first call on a fresh model (tracing + XLA compilation), RSS sampled meanwhile
     model = make_model(args.optimizer)
     before = all_state(model)
     with PeakRSS() as first_rss:
         first_time, frame = timed(lambda: run_sampler(model))
-    rows.append(("sample_deltas, first call (tracing incl.)", first_time, "1 call", first_rss))
+    rows.append(("sample_deltas, first call (tracing incl.)", [first_time], "", first_rss))
     built_optimizer_state = all_state(model)  # the optimizer was built by the first call
 
-    # 3. steady state
+    # 3. + 4. steady state and the arithmetic floor, interleaved (sampler, forward, gradient,
+    # sampler, ...) so that both see the same machine load; timed without the RSS thread
+    forward, gradient, form = make_floor(model, x, y, lrs)
+    forward(), gradient(), form()  # compile
+    run_sampler(model)
+    steady_times, forward_times, gradient_times, paired_ratios = [], [], [], []
+    for _ in range(args.repeats):
+        steady_times.append(timed(lambda: run_sampler(model))[0])
+        forward_times.append(timed(forward)[0])
+        gradient_times.append(timed(gradient)[0])
+        paired_ratios.append(steady_times[-1] / (forward_times[-1] + gradient_times[-1]))
+    form_times = repeat_times(form, args.repeats)
     with PeakRSS() as steady_rss:
-        steady_times = [timed(lambda: run_sampler(model))[0] for _ in range(args.repeats)]
-    steady = statistics.median(steady_times)
-    rows.append(
-        (
-            "sample_deltas, steady state",
-            steady,
-            f"median of {args.repeats} ({min(steady_times):.3f}..{max(steady_times):.3f} s)",
-            steady_rss,
-        )
-    )
-    restore_time, after = timed(lambda: all_state(model))
+        run_sampler(model)
+    with PeakRSS() as floor_rss:
+        forward(), gradient()
+    read_time, after = timed(lambda: all_state(model))
     n_model = len(model.variables)
     weights_same = all(
         np.array_equal(a, b) for a, b in zip(before[:n_model], after[:n_model], strict=True)
@@ -299,37 +310,14 @@ def benchmark(args: argparse.Namespace) -> int:
     state_same = len(built_optimizer_state) == len(after) and all(
         np.array_equal(a, b) for a, b in zip(built_optimizer_state, after, strict=True)
     )
-    again = run_sampler(model)
-    same_frame = frame.equals(again)
-
-    # 4. the arithmetic floor
-    forward, gradient, form = make_floor(model, x, y, lrs)
-    forward(), gradient(), form()  # compile
-    with PeakRSS() as floor_rss:
-        t_forward = median_time(forward, args.repeats * 2)
-        t_gradient = median_time(gradient, args.repeats * 2)
-    t_form = median_time(form, args.repeats)
-    floor = t_forward + t_gradient
-    rows.append(
-        (
-            "floor: batched forward over M*K*m rows",
-            t_forward,
-            f"median of {args.repeats * 2}",
-            floor_rss,
-        )
-    )
-    rows.append(
-        (
-            "floor: per-replicate gradient, M*m rows",
-            t_gradient,
-            f"median of {args.repeats * 2}",
-            None,
-        )
-    )
-    rows.append(("floor total (forward + gradient)", floor, "", None))
-    rows.append(
-        ("  (forming M*K weight sets a + lr*b, extra)", t_form, f"median of {args.repeats}", None)
-    )
+    same_frame = frame.equals(run_sampler(model))
+    rows.append(("sample_deltas, steady state", steady_times, "", steady_rss))
+    rows.append(("floor: batched forward over M*K*m rows", forward_times, "", floor_rss))
+    rows.append(("floor: per-replicate gradient over M*m rows", gradient_times, "", None))
+    floor = statistics.median(forward_times) + statistics.median(gradient_times)
+    floor_min = min(forward_times) + min(gradient_times)
+    rows.append(("floor total (forward + gradient)", [floor], "sum of medians", None))
+    rows.append(("  (forming M*K weight sets a + lr*b: extra)", form_times, "not in floor", None))
 
     # 1. autolrtuner, last: it seeds NumPy and TensorFlow globally
     from autolrtuner import AutoLRTuner
@@ -337,7 +325,7 @@ def benchmark(args: argparse.Namespace) -> int:
     subsamples = 10 if args.quick else REPLICATES
     tuner_model = make_model(args.optimizer, loss_object=True)
     tuner = AutoLRTuner(tuner_model)
-    with PeakRSS() as tuner_rss:
+    with PeakRSS(interval=0.01) as tuner_rss:
         tuner_time, _ = timed(
             lambda: tuner.Tune(
                 x,
@@ -351,18 +339,26 @@ def benchmark(args: argparse.Namespace) -> int:
     scale = REPLICATES / subsamples
     tuner_total = tuner_time * scale
     note = (
-        f"{subsamples} subsamples measured ({tuner_time:.1f} s), x{scale:g} (--quick, linear)"
+        f"--quick: {subsamples} subsamples took {tuner_time:.1f} s, scaled x{scale:g} (linear)"
         if scale != 1
-        else f"{subsamples} subsamples, measured"
+        else f"{subsamples} subsamples x {N_LRS} lrs, measured"
     )
-    rows.insert(0, ("autolrtuner Tune (linear grid)", tuner_total, note, tuner_rss))
+    rows.insert(0, ("autolrtuner Tune (its linear grid)", [tuner_total], note, tuner_rss))
 
     print()
-    print(f"{'what':46s} {'seconds':>10s}  {'RSS start':>10s} {'peak above':>11s}  notes")
-    for name, seconds, notes, rss in rows:
+    print(
+        f"{'what':46s} {'median s':>9s} {'min s':>9s} {'n':>3s}  {'RSS start':>10s} "
+        f"{'peak above':>11s}  notes"
+    )
+    for name, times, notes, rss in rows:
         memory = f"{mib(rss.start):>10s} {('+' + mib(rss.delta)):>11s}" if rss else " " * 22
-        print(f"{name:46s} {seconds:10.3f}  {memory}  {notes}")
+        print(
+            f"{name:46s} {statistics.median(times):9.3f} {min(times):9.3f} {len(times):3d}  "
+            f"{memory}  {notes}"
+        )
 
+    steady = statistics.median(steady_times)
+    t_form = statistics.median(form_times)
     print()
     checks = [
         ("autolrtuner / steady", tuner_total / steady, ">=", 300),
@@ -371,17 +367,28 @@ def benchmark(args: argparse.Namespace) -> int:
     ]
     for name, value, op, target in checks:
         ok = value >= target if op == ">=" else value <= target
-        print(f"{name:28s} {value:10.1f}x   target {op} {target:g}x   {'met' if ok else 'MISSED'}")
-    print(f"{'steady / (floor + forming)':28s} {steady / (floor + t_form):10.1f}x   (information)")
+        print(f"{name:28s} {value:10.2f}x   target {op} {target:g}x   {'met' if ok else 'MISSED'}")
+    print(
+        f"{'steady / floor, paired':28s} {statistics.median(paired_ratios):10.2f}x   (median of "
+        f"per-repeat ratios, {min(paired_ratios):.2f}..{max(paired_ratios):.2f}; best times "
+        f"{min(steady_times) / floor_min:.2f}x)"
+    )
+    print(f"{'steady / (floor + forming)':28s} {steady / (floor + t_form):10.2f}x   (information)")
     print()
     print(
-        f"restore check: after {args.repeats + 2} sample_deltas calls, model weights identical to "
-        f"before: {weights_same}; every model/optimizer/metric variable identical to after the "
-        f"first call (optimizer built): {state_same}; same seed gives the same frame: "
-        f"{same_frame}; reading the state back took {restore_time * 1e3:.1f} ms"
+        "RSS: sampled every 2 ms (10 ms for autolrtuner) by a thread in an untimed extra call; "
+        "'peak above' = peak RSS during the call minus RSS at its start (TensorFlow's allocator "
+        "is invisible to tracemalloc)"
     )
     print(
-        f"frame: {len(frame)} rows, path={frame.attrs.get('path')!r}, chunk_size={frame.attrs.get('chunk_size')!r}"
+        f"restore check: after {args.repeats + 4} sample_deltas calls, model weights identical to "
+        f"before: {weights_same}; every model/optimizer/metric variable identical to after the "
+        f"first call (which built the optimizer): {state_same}; same seed, same frame: "
+        f"{same_frame}; reading the {len(after)} variables back took {read_time * 1e3:.1f} ms"
+    )
+    print(
+        f"frame: {len(frame)} rows, path={frame.attrs.get('path')!r}, "
+        f"chunk_size={frame.attrs.get('chunk_size')!r}; load average now {os.getloadavg()[0]:.2f}"
     )
     print(f"process peak RSS (ru_maxrss): {mib(max_rss())}")
     return 0 if weights_same and state_same and same_frame else 1
@@ -438,7 +445,7 @@ def main() -> int:
         "--memory", action="store_true", help="1,000 lrs x 1,000 replicates within 4 GiB"
     )
     parser.add_argument("--optimizer", choices=["momentum", "adam"], default="momentum")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     return memory_check(args) if args.memory else benchmark(args)
 
