@@ -149,10 +149,30 @@ def _plain_log_labels(axis: Any) -> None:
     axis.set_minor_formatter(_PowerFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.4)))
 
 
+def _jitter_widths(lrs: np.ndarray) -> np.ndarray:
+    """Per lr, the log-axis width points may spread over: the smaller gap to a neighbour,
+    at most the grid's median gap (so an isolated lr of an irregular grid stays narrow)."""
+    if lrs.size == 1:
+        return np.array([math.log(1.25) * 2])
+    gaps = np.diff(np.log(lrs))
+    median = float(np.median(gaps))
+    left = np.concatenate([[np.inf], gaps])
+    right = np.concatenate([gaps, [np.inf]])
+    return np.minimum(np.minimum(left, right), median)
+
+
 def _set_lr_axis(ax: Axes, lrs: np.ndarray, label: bool = True) -> None:
     ax.set_xscale("log")
     _plain_log_labels(ax.xaxis)
-    edges = _half_step_edges(np.sort(np.asarray(lrs, dtype=np.float64)))
+    lrs = np.sort(np.asarray(lrs, dtype=np.float64))
+    edges = _half_step_edges(lrs)
+    # Half a grid step beyond the ends, but at most 5 % of the range (irregular grids, such
+    # as autolrtuner's linear ones starting near zero, would otherwise waste the axis).
+    span = math.log(lrs[-1] / lrs[0]) if lrs.size > 1 else 0.0
+    if span > 0:
+        cap = math.exp(0.05 * span)
+        edges[0] = max(edges[0], lrs[0] / cap)
+        edges[-1] = min(edges[-1], lrs[-1] * cap)
     ax.set_xlim(edges[0], edges[-1])
     if label:
         ax.set_xlabel("learning rate")
@@ -588,8 +608,7 @@ def plot_distribution(
     _zero_line(ax)
     data = pd.DataFrame({"lr": lr[finite], "value": values[finite]})
     if kind == "strip":
-        edges = _half_step_edges(lrs)
-        log_width = np.log(edges[1:] / edges[:-1])[index[finite]]
+        log_width = _jitter_widths(lrs)[index[finite]]
         jitter = generator.uniform(-0.3, 0.3, size=data.shape[0]) * log_width
         ax.scatter(
             data["lr"].to_numpy() * np.exp(jitter),

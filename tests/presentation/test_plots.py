@@ -217,6 +217,24 @@ def test_distribution_strip_shows_every_finite_replicate(frame):
     assert len(patches(ax, "diverged")) == 1
 
 
+def test_irregular_linear_grid_keeps_jitter_and_margins_narrow():
+    # autolrtuner's grids are linear and start near zero: one isolated point far to the left.
+    from lrstats.simulate import simulate_frame
+
+    lrs = np.linspace(1e-8, 0.05, 11)
+    frame = simulate_frame(lrs, 20, optimum_lr=0.02, rng=0)
+    ax = plots.plot_distribution(frame)
+    (points,) = with_gid(ax.collections, "replicates")
+    x = points.get_offsets()[:, 0]
+    gaps = np.diff(np.log(lrs))
+    first = np.abs(np.log(x[frame["lr"].to_numpy() == lrs[0]] / lrs[0]))
+    assert first.max() <= 0.3 * np.median(gaps) + 1e-12
+    span = np.log(lrs[-1] / lrs[0])
+    low, high = ax.get_xlim()
+    assert np.log(lrs[0] / low) == pytest.approx(0.05 * span)
+    assert np.log(high / lrs[-1]) <= 0.05 * span + 1e-12
+
+
 def test_distribution_jitter_is_seeded(frame):
     first = with_gid(plots.plot_distribution(frame, rng=5).collections, "replicates")[0]
     again = with_gid(plots.plot_distribution(frame, rng=5).collections, "replicates")[0]
