@@ -613,6 +613,9 @@ def _headline(
 ) -> list[str]:
     lines = []
     for rule, selection in selections.items():
+        if not math.isfinite(float(selection.lr)):
+            lines.append(f"Rule {rule}: no learning rate qualifies.")
+            continue
         lines.append(
             f"Rule {rule}: lr = {_fmt(selection.lr)}, {level} selection interval "
             f"{_interval(selection.ci_low, selection.ci_high)}, chosen in "

@@ -213,6 +213,7 @@ def test_warnings_are_listed_and_a_rule_without_selection_is_drawn(tmp_path):
     )
     selection = pd.read_csv(index.parent / "tables" / "selection.csv").set_index("rule")
     assert np.isnan(selection.loc["max_safe", "lr"])
+    assert "<li>Rule max_safe: no learning rate qualifies.</li>" in text
     assert "## Warnings" in (index.parent / "index.md").read_text(encoding="utf-8")
 
 
