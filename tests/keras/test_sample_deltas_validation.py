@@ -93,6 +93,32 @@ CASES = [
         r"`batch_size`.*256.*Received: batch_size=257",
     ),
     (
+        "chunk-size-zero",
+        dict(chunk_size=0),
+        ValueError,
+        r"`chunk_size` must be an integer >= 1\. Received: chunk_size=0",
+    ),
+    (
+        "max-rows-zero",
+        dict(max_rows=0),
+        ValueError,
+        r"`max_rows` must be an integer >= 1\. Received: max_rows=0",
+    ),
+    ("seed-string", dict(seed="abc"), TypeError, r"`seed` .*Received: seed='abc'"),
+    ("progress-string", dict(progress="yes"), TypeError, r"`progress` .*Received: progress='yes'"),
+    (
+        "sample-weight-length",
+        dict(sample_weight=np.ones(255)),
+        ValueError,
+        r"`sample_weight` must be 1-D with one weight per row \(256\)\. Received: sample_weight with shape \(255,\)",
+    ),
+    (
+        "sample-weight-negative",
+        dict(sample_weight=np.r_[np.ones(255), -1.0]),
+        ValueError,
+        r"`sample_weight` must be finite and >= 0\. Received: sample_weight with 1 bad value",
+    ),
+    (
         "evaluate",
         dict(evaluate="other"),
         ValueError,
@@ -179,3 +205,17 @@ def test_uncompiled_model_is_rejected(sample_deltas, regression_data):
         sample_deltas(model, x, y, **GOOD)
     assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.variables, strict=True))
     assert getattr(model, "optimizer", None) is None
+
+
+def test_dataset_with_separate_targets_is_rejected(sample_deltas, model, regression_data):
+    import tensorflow as tf
+
+    x, y = regression_data
+    before = snapshot(model)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(64)
+    with pytest.raises(
+        ValueError,
+        match=r"`y` must be None when `x` is a tf\.data\.Dataset.*Received: y of type ndarray",
+    ):
+        sample_deltas(model, dataset, y, **GOOD)
+    assert_same_state(before, snapshot(model))
