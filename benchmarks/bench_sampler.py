@@ -34,8 +34,10 @@ call, during one untimed floor evaluation and during autolrtuner's run; the tabl
 at the start and the peak above it. ``tracemalloc`` does not see TensorFlow's allocator, so it
 is not used. The process-wide peak (``resource.getrusage(...).ru_maxrss``) is printed at the end.
 
-``--memory``: 1,000 lrs x 1,000 replicates on the same model (batch 64) in a process that does
-nothing else; passes if the peak RSS stays within 4 GiB.
+``--memory``: 1,000 lrs x 1,000 replicates (batch 64) in a process that does nothing else, on
+the demo's model and data (``lrstats.keras.models.demo_model``, 9 -> 32 -> 32 -> 1, on RAND HIE)
+or, with ``--memory-model bench``, on the benchmark MLP; passes if the peak RSS (process-wide,
+imports included) stays within 4 GiB.
 """
 
 from __future__ import annotations
@@ -399,16 +401,29 @@ def memory_check(args: argparse.Namespace) -> int:
 
     from lrstats.keras import sample_deltas
 
-    x, y = make_data()
+    if args.memory_model == "demo":
+        # the demo's model and data: lrstats.keras.models.demo_model on RAND HIE (20,190 x 9)
+        from lrstats.datasets import load_randhie
+        from lrstats.keras.models import demo_model
+
+        data = load_randhie()
+        x, y = data.x, data.y
+        model = demo_model(x.shape[1], seed=0)
+        what = f"demo_model {x.shape[1]}->32->32->1 (SGD momentum 0.9) on RAND HIE {x.shape[0]}x{x.shape[1]}"
+    else:
+        x, y = make_data()
+        model = make_model(args.optimizer)
+        what = (
+            f"MLP {N_FEATURES}->{HIDDEN}->{HIDDEN}->1 ({args.optimizer}) on {N_ROWS}x{N_FEATURES}"
+        )
     n_lrs = n_replicates = 1000
     lrs = np.geomspace(*LR_RANGE, n_lrs)
-    model = make_model(args.optimizer)
     model.optimizer.build(model.trainable_variables)
     before = all_state(model)
     baseline = current_rss()
     print(
-        f"memory check: {n_lrs} lrs x {n_replicates} replicates, batch {BATCH}, MLP "
-        f"{N_FEATURES}->{HIDDEN}->{HIDDEN}->1, {args.optimizer}; RSS before the call {mib(baseline)}"
+        f"memory check: {n_lrs} lrs x {n_replicates} replicates, batch {BATCH}, {what}; "
+        f"{model.count_params()} parameters; RSS before the call {mib(baseline)}"
     )
     with PeakRSS() as rss:
         seconds, frame = timed(
@@ -427,9 +442,9 @@ def memory_check(args: argparse.Namespace) -> int:
     same = all(np.array_equal(a, b) for a, b in zip(before, all_state(model), strict=True))
     ok = peak <= 4 * GIB and len(frame) == n_lrs * n_replicates
     print(
-        f"{len(frame):,} rows in {seconds:.1f} s; peak RSS {mib(peak)} (sampled peak {mib(rss.peak)}, "
-        f"ru_maxrss {mib(max_rss())}); above the pre-call RSS: {mib(rss.peak - baseline)}; "
-        f"chunk_size={frame.attrs.get('chunk_size')!r}"
+        f"{len(frame):,} rows in {seconds:.1f} s; peak RSS {mib(peak)} (sampled peak "
+        f"{mib(rss.peak)}, ru_maxrss {mib(max_rss())}); above the pre-call RSS: "
+        f"{mib(rss.peak - baseline)}; chunk_size={frame.attrs.get('chunk_size')!r}"
     )
     print(f"state identical after the call: {same}")
     print(f"within 4 GiB: {'yes' if ok else 'NO'}")
@@ -445,6 +460,12 @@ def main() -> int:
         "--memory", action="store_true", help="1,000 lrs x 1,000 replicates within 4 GiB"
     )
     parser.add_argument("--optimizer", choices=["momentum", "adam"], default="momentum")
+    parser.add_argument(
+        "--memory-model",
+        choices=["demo", "bench"],
+        default="demo",
+        help="--memory on the demo's model and data (default) or on the benchmark MLP",
+    )
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     return memory_check(args) if args.memory else benchmark(args)
