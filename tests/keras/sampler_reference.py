@@ -173,7 +173,7 @@ def reference_deltas(
     return frame.sort_values(["replicate", "lr"], ignore_index=True)
 
 
-def assert_deltas_close(got: pd.DataFrame, expected: pd.DataFrame, *, rtol: float = 1e-4) -> None:
+def assert_deltas_close(got: pd.DataFrame, expected: pd.DataFrame, *, rtol: float = 1e-5) -> None:
     """``lr``/``replicate`` identical; ``pre``, ``post`` and ``post - pre`` equal to float32 accuracy.
 
     The tolerance is relative to the loss magnitude of the row (``max(|pre|, |post|)`` of the

@@ -12,7 +12,7 @@ from sampler_reference import assert_deltas_close, reference_deltas
 SEED = 20261123
 REPLICATES = 8
 BATCH = 32
-RTOL = 1e-4
+RTOL = 1e-5  # observed: <= 4e-7 of the loss magnitude (CPU, oneDNN)
 
 CASES = [
     # optimizer, warm, expected path (None: either path, as long as the values are right)
