@@ -204,6 +204,6 @@ def assert_deltas_close(got: pd.DataFrame, expected: pd.DataFrame, *, rtol: floa
             raise AssertionError(
                 f"{column}: {int(bad.sum())} of {len(bad)} rows differ by more than rtol={rtol:g} of the "
                 f"loss magnitude; worst at lr={float(expected['lr'].iloc[worst])!r}, "
-                f"replicate={expected['replicate'].iloc[worst]}: got {have[worst]!r}, "
-                f"expected {want[worst]!r} (relative error {error[worst] / scale[worst]:.3g})"
+                f"replicate={expected['replicate'].iloc[worst]}: got {float(have[worst])!r}, "
+                f"expected {float(want[worst])!r} (relative error {error[worst] / scale[worst]:.3g})"
             )
