@@ -20,12 +20,28 @@ trusts the batched path (see ``_sampler.py``).
 
 from __future__ import annotations
 
+import logging
 import weakref
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+
+class _QuietEngineRetracing(logging.Filter):
+    """Drop TensorFlow's retracing notices about the engine.
+
+    Each (model, chunk size) has its own engine and so its own traces; TensorFlow
+    counts traces per Python function and, after a few models in one session, warns
+    about "excessive retracing" that is in fact one trace per engine.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "BatchedEngine" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_QuietEngineRetracing())
 
 
 class UnsupportedOptimizer(Exception):
@@ -59,7 +75,8 @@ class BatchedEngine:
         self.seed_positions = seed_state_positions(model)
         self.clone = None
         self.clone_error: str | None = None
-        # Result of the check against the real optimizer (None: not checked yet).
+        # Does the clone reproduce a real step of the real optimizer? (None: not checked
+        # yet.) Structural, so checked once per engine; affinity is checked per chunk.
         self.verified: bool | None = None
         try:
             self._build_clone()
