@@ -47,7 +47,9 @@ def response_values(frame: pd.DataFrame, response: str = "delta") -> pd.Series:
         A tidy frame with columns ``lr`` and ``replicate`` and either ``pre``/``post``
         (for the derived responses) or the named response column.
     response : str, default "delta"
-        ``"delta"``: ``post - pre`` (the one-step loss change ΔL);
+        ``"delta"``: ``post - pre`` (the one-step loss change ΔL), or the frame's own
+        ``delta`` column when it has one (frames imported from autolrtuner record ΔL
+        itself, and ``post - pre`` would only reproduce it up to rounding);
         ``"relative"``: ``post / pre - 1``;
         ``"log_ratio"``: ``log(post) - log(pre)``;
         any other string: that numeric column, e.g. ``"val_loss"`` of a sensitivity sweep.
@@ -68,7 +70,9 @@ def response_values(frame: pd.DataFrame, response: str = "delta") -> pd.Series:
     frame = _check_frame(frame)
     if not isinstance(response, str):
         raise TypeError(f"`response` must be a string. Received: response={response!r}")
-    if response in DERIVED_RESPONSES:
+    if response == "delta" and "delta" in frame.columns:
+        values = _numeric(frame, "delta")
+    elif response in DERIVED_RESPONSES:
         missing = [column for column in ("pre", "post") if column not in frame.columns]
         if missing:
             raise ValueError(

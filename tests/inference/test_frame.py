@@ -126,3 +126,13 @@ def test_missing_replicate_id(frame):
     frame.loc[0, "replicate"] = np.nan
     with pytest.raises(ValueError, match="column 'replicate' must not contain missing values"):
         replicate_matrix(frame)
+
+
+def test_delta_column_is_used_when_the_frame_records_it():
+    # autolrtuner imports record ΔL itself; with pre/post present too, the recorded value wins
+    frame = pd.DataFrame({"lr": [0.1, 0.2], "replicate": [0, 0], "delta": [-0.5, 0.25]})
+    np.testing.assert_array_equal(response_values(frame, "delta").to_numpy(), [-0.5, 0.25])
+    frame = frame.assign(pre=[1.0, 1.0], post=[0.4, 1.3])  # post - pre disagrees on purpose
+    np.testing.assert_array_equal(response_values(frame, "delta").to_numpy(), [-0.5, 0.25])
+    with pytest.raises(ValueError, match="`response`='relative' needs columns 'pre' and 'post'"):
+        response_values(frame.drop(columns=["pre"]), "relative")
