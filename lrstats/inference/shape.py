@@ -400,7 +400,7 @@ def _local_fit(
 def fit_shape(
     frame: pd.DataFrame,
     *,
-    kind: str = "quadratic",
+    kind: str = "unimodal",
     response: str = "delta",
     confidence_level: float = 0.95,
     n_resamples: int = 999,
@@ -414,7 +414,9 @@ def fit_shape(
     frame : pandas.DataFrame
         Tidy frame (``lr``, ``replicate`` and the response), complete grid. Only the lrs
         below the first diverging lr are used; at least 3 are needed.
-    kind : {"isotonic", "unimodal", "quadratic", "local"}, default "quadratic"
+    kind : {"isotonic", "unimodal", "quadratic", "local"}, default "unimodal"
+        The default makes no parametric assumption, so it suits ΔL frames and any
+        other response (see "When to use which" below).
     response : str, default "delta"
         See :func:`response_values`.
     confidence_level : float, default 0.95
