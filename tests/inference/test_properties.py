@@ -68,8 +68,8 @@ def test_comparison_and_selection_do_not_depend_on_row_order(pair, rule):
 @given(frames(min_lrs=3))
 def test_quadratic_fit_does_not_depend_on_row_order(pair):
     frame, shuffled = pair
-    a = quiet(fit_shape, frame, response="val", n_resamples=20, rng=3)
-    b = quiet(fit_shape, shuffled, response="val", n_resamples=20, rng=3)
+    a = quiet(fit_shape, frame, kind="quadratic", response="val", n_resamples=20, rng=3)
+    b = quiet(fit_shape, shuffled, kind="quadratic", response="val", n_resamples=20, rng=3)
     np.testing.assert_allclose(
         a.params["coefficients"].to_numpy(),
         b.params["coefficients"].to_numpy(),
