@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ def analyse_and_print(
     import numpy as np
 
     import lrstats
+    import lrstats.inference
 
     out = out or sys.stdout
     summary_t = lrstats.summarize(frame, method="t")
@@ -94,8 +96,13 @@ def analyse_and_print(
     rng = np.random.default_rng(seed)
     summary_bca = lrstats.summarize(frame, method="bca", n_resamples=n_resamples, rng=rng)
     selections = {}
-    for rule in MAIN_RULES:
-        selections[rule] = lrstats.select_lr(frame, rule=rule, n_resamples=n_resamples, rng=rng)
+    with warnings.catch_warnings():
+        # a rule that selects nothing is reported in the printed list below
+        warnings.simplefilter("ignore", lrstats.inference.NoSelectionWarning)
+        for rule in MAIN_RULES:
+            selections[rule] = lrstats.select_lr(
+                frame, rule=rule, n_resamples=n_resamples, rng=rng
+            )
     print(
         f"\nSelected learning rates, with 95% bootstrap intervals over {n_resamples} replicate resamples:",
         file=out,
