@@ -57,44 +57,54 @@ def command_line() -> str:
 def analyse_and_print(
     frame: Any, *, n_resamples: int, seed: int, out: Any = None
 ) -> dict[str, Any]:
-    """Print the per-lr t summary and the main selections; return the results."""
+    """Print the per-lr summary (t and BCa intervals) and the main selections.
+
+    Returns the results by name, for saving with the frame.
+    """
     import numpy as np
+    import pandas as pd
 
     import lrstats
     import lrstats.inference
 
     out = out or sys.stdout
+    rng = np.random.default_rng(seed)
     summary_t = lrstats.summarize(frame, method="t")
-    table = summary_t.to_frame()
-    shown = table[["lr", "n", "n_nonfinite", "mean", "ci_low", "ci_high", "p_decrease"]].copy()
-    print("Mean change of loss after one step, ΔL = post − pre, with 95% t intervals:", file=out)
+    summary_bca = lrstats.summarize(frame, method="bca", n_resamples=n_resamples, rng=rng)
+    t_table, bca_table = summary_t.to_frame(), summary_bca.to_frame()
+
+    def interval(low: pd.Series, high: pd.Series) -> list[str]:
+        return [f"[{lo:+.4g}, {hi:+.4g}]" for lo, hi in zip(low, high, strict=True)]
+
+    shown = pd.DataFrame(
+        {
+            "lr": [f"{lr:.3g}" for lr in t_table["lr"]],
+            "n": t_table["n"],
+            "non-finite": t_table["n_nonfinite"],
+            "mean ΔL": [f"{m:+.4g}" for m in t_table["mean"]],
+            "95% t interval": interval(t_table["ci_low"], t_table["ci_high"]),
+            "95% BCa interval": interval(bca_table["ci_low"], bca_table["ci_high"]),
+            "P(ΔL<0)": [f"{p:.2f}" for p in t_table["p_decrease"]],
+        }
+    )
     print(
-        shown.to_string(
-            index=False,
-            formatters={
-                "lr": "{:.3g}".format,
-                "mean": "{:+.4g}".format,
-                "ci_low": "{:+.4g}".format,
-                "ci_high": "{:+.4g}".format,
-                "p_decrease": "{:.2f}".format,
-            },
-        ),
+        "Change of loss after one step, ΔL = post − pre, per learning rate "
+        f"(BCa: {n_resamples} replicate resamples):",
         file=out,
     )
-    finite = table[table["n_nonfinite"] == 0]
-    best = finite.loc[finite["mean"].idxmin()] if len(finite) else None
-    if best is not None:
+    print(shown.to_string(index=False), file=out)
+    finite = t_table[t_table["n_nonfinite"] == 0]
+    if len(finite):
+        best = finite.loc[finite["mean"].idxmin()]
         print(
             f"\nLowest mean ΔL: lr = {best['lr']:.4g} (mean {best['mean']:+.4g}, "
-            f"95% CI [{best['ci_low']:+.4g}, {best['ci_high']:+.4g}])",
+            f"95% t interval [{best['ci_low']:+.4g}, {best['ci_high']:+.4g}])",
             file=out,
         )
-    diverging = table.loc[table["n_nonfinite"] > 0, "lr"]
+    diverging = t_table.loc[t_table["n_nonfinite"] > 0, "lr"]
     if len(diverging):
         print(f"Diverging (non-finite losses) from lr = {diverging.min():.3g}", file=out)
 
-    rng = np.random.default_rng(seed)
-    summary_bca = lrstats.summarize(frame, method="bca", n_resamples=n_resamples, rng=rng)
     selections = {}
     with warnings.catch_warnings():
         # a rule that selects nothing is reported in the printed list below

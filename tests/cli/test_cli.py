@@ -67,7 +67,7 @@ def test_demo_prints_summary_and_selections_and_writes_the_frame(keras_module, t
     out = tmp_path / "demo"
     assert main(["demo", *SMALL, "--out", str(out), "--no-report"]) == 0
     text = capsys.readouterr().out
-    assert "ΔL = post − pre" in text
+    assert "ΔL = post − pre" in text and "95% BCa interval" in text
     assert "Lowest mean ΔL: lr =" in text
     for rule in ("mean", "ucb", "one_se", "penalized", "max_safe"):
         assert f"  {rule} " in text
