@@ -149,6 +149,29 @@ class BatchedEngine:
     def _batch(self, pool, index):
         return tf.nest.map_structure(lambda t: tf.gather(t, index), pool)
 
+    def _rows(self, pool_x, pool_y, pool_w, index, prefix=""):
+        """The rows ``index`` of the pool, keyed ``{prefix}x``, ``{prefix}y``, ``{prefix}w``."""
+        rows = {f"{prefix}x": self._batch(pool_x, index)}
+        if pool_y is not None:
+            rows[f"{prefix}y"] = self._batch(pool_y, index)
+        if pool_w is not None:
+            rows[f"{prefix}w"] = tf.gather(pool_w, index)
+        return rows
+
+    def _loss_on(self, weights, state, e, prefix, training):
+        """``_loss`` on the rows of a map element (see ``_rows``)."""
+        _, non_trainable, metric_values = state
+        return self._loss(
+            weights,
+            non_trainable,
+            metric_values,
+            e["seeds"],
+            e[f"{prefix}x"],
+            e.get(f"{prefix}y"),
+            e.get(f"{prefix}w"),
+            training,
+        )
+
     # -- compiled functions ------------------------------------------------------------
     def _gradients(self, pool_x, pool_y, pool_w, grad_index, eval_index, seeds):
         """Per-replicate gradients (training mode) and ``pre`` losses (evaluation mode).
@@ -156,46 +179,23 @@ class BatchedEngine:
         A ``map_fn`` over the replicates of the chunk: every replicate is computed with
         the same shapes whatever the chunk size, so results do not depend on chunking.
         """
-        weights, non_trainable, metric_values = self._state()
+        state = self._state()
+        weights = state[0]
         elems = {
             "seeds": seeds,
-            "x": self._batch(pool_x, grad_index),
-            "ex": self._batch(pool_x, eval_index),
+            **self._rows(pool_x, pool_y, pool_w, grad_index),
+            **self._rows(pool_x, pool_y, pool_w, eval_index, prefix="eval_"),
         }
-        if pool_y is not None:
-            elems["y"] = self._batch(pool_y, grad_index)
-            elems["ey"] = self._batch(pool_y, eval_index)
-        if pool_w is not None:
-            elems["w"] = tf.gather(pool_w, grad_index)
-            elems["ew"] = tf.gather(pool_w, eval_index)
 
         def one(e):
             with tf.GradientTape() as tape:
                 tape.watch(weights)
-                loss = self._loss(
-                    weights,
-                    non_trainable,
-                    metric_values,
-                    e["seeds"],
-                    e["x"],
-                    e.get("y"),
-                    e.get("w"),
-                    True,
-                )
+                loss = self._loss_on(weights, state, e, "", True)
             grads = tape.gradient(loss, weights)
             grads = [
                 tf.zeros_like(w) if g is None else g for g, w in zip(grads, weights, strict=True)
             ]
-            pre = self._loss(
-                weights,
-                non_trainable,
-                metric_values,
-                e["seeds"],
-                e["ex"],
-                e.get("ey"),
-                e.get("ew"),
-                self.eval_training,
-            )
+            pre = self._loss_on(weights, state, e, "eval_", self.eval_training)
             return grads, pre
 
         signature = (
@@ -244,17 +244,13 @@ class BatchedEngine:
         rates evaluates all weight sets on the replicate's batch (the batch is shared, so
         it is never copied K times).
         """
-        _, non_trainable, metric_values = self._state()
+        state = self._state()
         elems = {
             "base": base,
             "slope": slope,
             "seeds": seeds,
-            "x": self._batch(pool_x, eval_index),
+            **self._rows(pool_x, pool_y, pool_w, eval_index),
         }
-        if pool_y is not None:
-            elems["y"] = self._batch(pool_y, eval_index)
-        if pool_w is not None:
-            elems["w"] = tf.gather(pool_w, eval_index)
         steps = tf.cast(lrs - base_lr, tf.float32)
 
         def one_replicate(e):
@@ -263,16 +259,7 @@ class BatchedEngine:
                     b + tf.cast(step, b.dtype) * s
                     for b, s in zip(e["base"], e["slope"], strict=True)
                 ]
-                return self._loss(
-                    weights,
-                    non_trainable,
-                    metric_values,
-                    e["seeds"],
-                    e["x"],
-                    e.get("y"),
-                    e.get("w"),
-                    self.eval_training,
-                )
+                return self._loss_on(weights, state, e, "", self.eval_training)
 
             return tf.vectorized_map(one_lr, steps)
 
