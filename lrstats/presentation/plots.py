@@ -240,9 +240,10 @@ def _focus_ylim(ax: Axes, low: np.ndarray, high: np.ndarray, ylim: Any) -> None:
     ax.set_ylim(bottom - pad, cap + pad)
     ax.annotate(
         f"\u2191 up to {top:.3g}",
-        xy=(0.99, 0.99),
+        # top left: the large lrs that go off the scale are on the right
+        xy=(0.01, 0.99),
         xycoords="axes fraction",
-        ha="right",
+        ha="left",
         va="top",
         fontsize="x-small",
         color="0.35",

@@ -45,7 +45,9 @@ __all__ = ["DEFAULT_RULES", "DEFAULT_SHAPES", "write_report"]
 #: Selection rules the report runs by default (autolrtuner's "variance" and "max" are left out).
 DEFAULT_RULES = ("mean", "median", "ucb", "one_se", "max_safe")
 #: Shape fits the report runs by default.
-DEFAULT_SHAPES = ("quadratic", "local", "unimodal")
+# No "quadratic" by default: on ΔL curves its vertex in log-lr is biased far below the
+# optimum (see lrstats.fit_shape); pass shapes=(..., "quadratic") for e.g. val_loss sweeps.
+DEFAULT_SHAPES = ("unimodal", "local")
 _FORMATS = ("png", "svg", "pdf")
 
 # Columns shown in the Markdown/HTML/LaTeX summary table (the CSV keeps all of them).
@@ -627,15 +629,20 @@ def _headline(
             f"{level} interval {_interval(fit.ci_low, fit.ci_high)}."
         )
     if comparison is not None:
-        same = comparison.indistinguishable_lrs
-        lines.append(
-            f"Best mean at lr = {_fmt(comparison.best_lr)}; {len(same)} lr(s) not distinguishable "
-            f"from it (Holm): {', '.join(_fmt(v) for v in same)}."
+        others = [v for v in comparison.indistinguishable_lrs if v != comparison.best_lr]
+        tail = (
+            f"not distinguishable from it (Holm): {', '.join(_fmt(v) for v in others)}."
+            if others
+            else "every other lr is significantly worse (Holm)."
         )
+        lines.append(f"Best mean at lr = {_fmt(comparison.best_lr)}; {tail}")
     if utest is not None:
+        # The extremum (a quadratic's vertex) stays in the U-test section: on ΔL curves it
+        # is biased low, and the headline lists the shape fits' optima instead.
+        verdict = "a U shape over the grid" if utest.pvalue < 0.05 else "no evidence of a U shape"
         lines.append(
-            f"U test: statistic {_fmt(utest.statistic)}, p = {_fmt(utest.pvalue, 2)}; extremum at "
-            f"lr = {_fmt(utest.extremum_lr)} {_interval(utest.ci_low, utest.ci_high)}."
+            f"U test (Lind–Mehlum, quadratic in log10 lr): statistic {_fmt(utest.statistic)}, "
+            f"p = {_fmt(utest.pvalue, 2)}: {verdict} at the 5% level."
         )
     diverging = summary.diverging_lrs
     if len(diverging):

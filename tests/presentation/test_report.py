@@ -367,3 +367,23 @@ def test_cli_report_help(capsys):
         "--pdf",
     ):
         assert option in help_text
+
+
+def test_headline_matches_the_comparison_and_the_utest(reports, report_frame):
+    text = (reports["a"].parent / "index.md").read_text(encoding="utf-8")
+    results = text.split("## Results", 1)[1].split("\n## ", 1)[0]
+    comparison = inference.compare_to_best(report_frame, n_resamples=N_RESAMPLES)
+    others = [v for v in comparison.indistinguishable_lrs if v != comparison.best_lr]
+    line = next(x for x in results.splitlines() if x.startswith("- Best mean at lr"))
+    if others:
+        assert "not distinguishable from it (Holm)" in line
+        assert line.count(",") == len(others) - 1
+    else:
+        assert line.endswith("every other lr is significantly worse (Holm).")
+    utest = inference.u_test(report_frame)
+    verdict = "a U shape over the grid" if utest.pvalue < 0.05 else "no evidence of a U shape"
+    assert f": {verdict} at the 5% level." in results
+    # the default shape fits leave out the quadratic, biased on ΔL curves
+    assert DEFAULT_SHAPES == ("unimodal", "local")
+    assert "Quadratic fit" not in results
+    assert "Unimodal fit: optimum lr" in results and "Local fit: optimum lr" in results
