@@ -1,0 +1,109 @@
+"""autolrtuner and lrstats side by side on the same model.
+
+When every autolrtuner subsample is the whole data set (``batch_size == n_rows``) its
+subsamples are permutations of one batch, so with plain SGD (no optimizer state to leak)
+its ΔL must equal lrstats' on the same rows, and the imported run must re-analyse to
+the same numbers. With momentum autolrtuner's values drift from the one-step truth: its
+optimizer keeps the momentum of earlier grid points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+autolrtuner = pytest.importorskip("autolrtuner")
+
+import keras  # noqa: E402
+
+import lrstats  # noqa: E402
+from lrstats.io import from_autolrtuner  # noqa: E402
+
+N_ROWS = 48
+GRID = np.linspace(0.01, 0.5, 5)
+
+
+def _data():
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((N_ROWS, 6)).astype(np.float32)
+    y = (x @ rng.standard_normal(6) + 0.1 * rng.standard_normal(N_ROWS)).astype(np.float32)
+    return x, y[:, None]
+
+
+def _model(optimizer):
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(
+                8, activation="tanh", kernel_initializer=keras.initializers.GlorotUniform(seed=5)
+            ),
+            keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=6)),
+        ]
+    )
+    # autolrtuner needs the loss as a callable
+    model.compile(optimizer=optimizer, loss=keras.losses.MeanSquaredError())
+    return model
+
+
+def _tune(model, x, y, n_subsamples=3):
+    tuner = autolrtuner.AutoLRTuner(model, seed=0)
+    tuner.Tune(
+        x,
+        y,
+        lr_space=(GRID[0], GRID[-1]),
+        num_subsamples=n_subsamples,
+        num_evals=GRID.size,
+        batch_size=N_ROWS,
+    )
+    return tuner
+
+
+def test_plain_sgd_agrees_with_autolrtuner_and_the_import_reanalyses(sample_deltas):
+    x, y = _data()
+    tuner = _tune(_model(keras.optimizers.SGD(0.1)), x, y)
+    imported = from_autolrtuner(tuner)
+    ours = sample_deltas(
+        _model(keras.optimizers.SGD(0.1)),
+        x,
+        y,
+        lrs=GRID,
+        replicates=2,
+        batch_size=N_ROWS,
+        seed=0,
+        progress=False,
+    )
+    ours_delta = (ours["post"] - ours["pre"]).to_numpy().reshape(2, GRID.size)
+    theirs = imported.pivot(index="replicate", columns="lr", values="delta").to_numpy()
+    np.testing.assert_allclose(imported["lr"].unique(), GRID, rtol=1e-12)
+    # every subsample is the whole data set: all rows agree with each other and with lrstats
+    for row in theirs:
+        np.testing.assert_allclose(row, ours_delta[0], rtol=2e-4, atol=2e-6)
+    np.testing.assert_array_equal(ours_delta[0], ours_delta[1])
+    summary = lrstats.summarize(imported)
+    np.testing.assert_allclose(
+        summary.table["mean"], theirs.astype(np.float64).mean(axis=0), rtol=1e-12
+    )
+
+
+def test_momentum_leaks_state_in_autolrtuner_but_not_in_lrstats(sample_deltas):
+    x, y = _data()
+    optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
+    tuner = _tune(_model(optimizer), x, y, n_subsamples=2)
+    theirs = from_autolrtuner(tuner).pivot(index="replicate", columns="lr", values="delta")
+    ours = sample_deltas(
+        _model(keras.optimizers.SGD(0.1, momentum=0.9)),
+        x,
+        y,
+        lrs=GRID,
+        replicates=2,
+        batch_size=N_ROWS,
+        seed=0,
+        progress=False,
+    )
+    ours_delta = (ours["post"] - ours["pre"]).to_numpy().reshape(2, GRID.size)
+    # fresh momentum: the first grid point is a true first step in both ...
+    np.testing.assert_allclose(theirs.iloc[0, 0], ours_delta[0, 0], rtol=2e-4)
+    # ... afterwards autolrtuner steps with the momentum of earlier grid points
+    assert not np.allclose(theirs.to_numpy()[:, 1:], ours_delta[:, 1:], rtol=1e-2)
+    assert isinstance(theirs, pd.DataFrame)
