@@ -79,7 +79,8 @@ def test_plain_sgd_agrees_with_autolrtuner_and_the_import_reanalyses(sample_delt
     # every subsample is the whole data set: all rows agree with each other and with lrstats
     for row in theirs:
         np.testing.assert_allclose(row, ours_delta[0], rtol=2e-4, atol=2e-6)
-    np.testing.assert_array_equal(ours_delta[0], ours_delta[1])
+    # two permutations of the same rows: equal up to the order of float32 sums
+    np.testing.assert_allclose(ours_delta[0], ours_delta[1], rtol=1e-5, atol=1e-6)
     summary = lrstats.summarize(imported)
     np.testing.assert_allclose(
         summary.table["mean"], theirs.astype(np.float64).mean(axis=0), rtol=1e-12
