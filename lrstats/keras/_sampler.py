@@ -396,7 +396,10 @@ def _run(
     snapshot,
     progress,
 ):
-    from tqdm.auto import tqdm
+    if progress:
+        from tqdm.auto import tqdm
+    else:  # no import: tqdm.auto warns in notebooks without ipywidgets even when disabled
+        from tqdm.std import tqdm
 
     pool_x, pool_y, pool_w = _to_tensors(pool)
     _prebuild_loss(model, pool_x, pool_y, pool_w)
