@@ -9,11 +9,10 @@ The notebook is built from the cells below, so its source lives in reviewable Py
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import os
 import re
+import sys
+from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
