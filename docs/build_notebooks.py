@@ -56,7 +56,7 @@ left exactly as it was.""",
         """before = [v.numpy().copy() for v in model.variables]
 frame = sample_deltas(model, data.x, data.y, lrs=lrstats.log_grid(1e-4, 1, 41),
                       replicates=200, batch_size=64, seed=0, progress=False)
-unchanged = all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.variables))
+unchanged = all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.variables, strict=True))
 print(f"{len(frame)} rows; model unchanged: {unchanged}; path: {frame.attrs['path']}")
 frame.head()""",
     ),
@@ -117,12 +117,12 @@ print(f"U test: statistic {utest.statistic:.3g}, p = {utest.pvalue:.2g}")""",
     (
         "code",
         """import tempfile
+from pathlib import Path
+
 out = Path(tempfile.mkdtemp())
 lrstats.save_results(frame, out / "frame.parquet", results={"ucb": choice, "summary": summary})
 index = lrstats.write_report(frame, out / "report", rng=0)
-sorted(p.name for p in index.parent.iterdir())""".replace(
-            "import tempfile", "import tempfile\nfrom pathlib import Path"
-        ),
+sorted(p.name for p in index.parent.iterdir())""",
     ),
 ]
 
