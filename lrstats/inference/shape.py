@@ -284,16 +284,8 @@ def _quadratic_fit(
 
     grid = _fine_grid(lrs)
     xg = np.log10(grid)
-    design_g = np.column_stack([np.ones_like(xg), xg, xg * xg])
-    fitted = design_g @ beta
-    se_g = np.sqrt(np.einsum("ij,jk,ik->i", design_g, cov, design_g))
-    curve = pd.DataFrame(
-        {
-            "lr": grid,
-            "fitted": fitted,
-            "ci_low": fitted - critical * se_g,
-            "ci_high": fitted + critical * se_g,
-        }
+    curve = _curve_with_band(
+        grid, np.column_stack([np.ones_like(xg), xg, xg * xg]), beta, cov, critical
     )
     params = {
         "coefficients": pd.Series(beta, index=["intercept", "log10_lr", "log10_lr_squared"]),
@@ -315,6 +307,26 @@ def _quadratic_fit(
         confidence_level=confidence_level,
         intervals=intervals,
         n_resamples=n_resamples,
+    )
+
+
+def _curve_with_band(
+    grid: np.ndarray,
+    design: np.ndarray,
+    coefficients: np.ndarray,
+    cov: np.ndarray,
+    critical: float,
+) -> pd.DataFrame:
+    """Fitted values ``design @ coefficients`` on ``grid`` with a pointwise band ± critical·se."""
+    fitted = design @ coefficients
+    se = np.sqrt(np.einsum("ij,jk,ik->i", design, cov, design))
+    return pd.DataFrame(
+        {
+            "lr": grid,
+            "fitted": fitted,
+            "ci_low": fitted - critical * se,
+            "ci_high": fitted + critical * se,
+        }
     )
 
 
@@ -367,18 +379,12 @@ def _local_fit(
     intervals[["estimate", "ci_low", "ci_high"]] *= scale
 
     grid = _fine_grid(lrs)
-    design_g = np.column_stack([grid, grid * grid])
-    coefficients = np.array([-a, b])
-    cov_coefficients = cov_ab * np.array([[1.0, -1.0], [-1.0, 1.0]])
-    fitted = design_g @ coefficients
-    se_g = np.sqrt(np.einsum("ij,jk,ik->i", design_g, cov_coefficients, design_g))
-    curve = pd.DataFrame(
-        {
-            "lr": grid,
-            "fitted": fitted,
-            "ci_low": fitted - critical * se_g,
-            "ci_high": fitted + critical * se_g,
-        }
+    curve = _curve_with_band(
+        grid,
+        np.column_stack([grid, grid * grid]),
+        np.array([-a, b]),
+        cov_ab * np.array([[1.0, -1.0], [-1.0, 1.0]]),  # covariance of (-a, b)
+        critical,
     )
     optimum, breakeven = intervals.iloc[0], intervals.iloc[2]
     return ShapeFit(
