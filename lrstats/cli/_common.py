@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
-
-MAIN_RULES = ("mean", "ucb", "one_se", "penalized", "max_safe")
 
 
 def add_sampling_options(
@@ -54,24 +51,24 @@ def command_line() -> str:
     return " ".join(shlex.quote(part) for part in ["lrstats", *sys.argv[1:]])
 
 
-def analyse_and_print(
-    frame: Any, *, n_resamples: int, seed: int, out: Any = None
-) -> dict[str, Any]:
-    """Print the per-lr summary (t and BCa intervals) and the main selections.
+def analyse_and_print(frame: Any, *, n_resamples: int, seed: int, out: Any = None) -> Any:
+    """Run the report's analyses once and print the per-lr summary and the selections.
 
-    Returns the results by name, for saving with the frame.
+    Returns the :class:`~lrstats.presentation.report.Analysis`, which is then saved with
+    the frame and drawn by the report: what is printed is what is stored and shown.
     """
     import numpy as np
     import pandas as pd
 
-    import lrstats
-    import lrstats.inference
+    from lrstats.presentation.report import analyse
 
     out = out or sys.stdout
-    rng = np.random.default_rng(seed)
-    summary_t = lrstats.summarize(frame, method="t")
-    summary_bca = lrstats.summarize(frame, method="bca", n_resamples=n_resamples, rng=rng)
-    t_table, bca_table = summary_t.to_frame(), summary_bca.to_frame()
+    analysis = analyse(frame, rng=seed, n_resamples=n_resamples)
+    t_table = analysis.summary.to_frame()
+    if analysis.bootstrap is not None:
+        bca_table = analysis.bootstrap.to_frame()
+    else:  # the BCa summary could not run; its reason is in analysis.unavailable
+        bca_table = t_table.assign(ci_low=np.nan, ci_high=np.nan)
 
     def interval(low: pd.Series, high: pd.Series) -> list[str]:
         return [f"[{lo:+.4g}, {hi:+.4g}]" for lo, hi in zip(low, high, strict=True)]
@@ -105,19 +102,12 @@ def analyse_and_print(
     if len(diverging):
         print(f"Diverging (non-finite losses) from lr = {diverging.min():.3g}", file=out)
 
-    selections = {}
-    with warnings.catch_warnings():
-        # a rule that selects nothing is reported in the printed list below
-        warnings.simplefilter("ignore", lrstats.inference.NoSelectionWarning)
-        for rule in MAIN_RULES:
-            selections[rule] = lrstats.select_lr(
-                frame, rule=rule, n_resamples=n_resamples, rng=rng
-            )
     print(
-        f"\nSelected learning rates, with 95% bootstrap intervals over {n_resamples} replicate resamples:",
+        "\nSelected learning rates, with 95% bootstrap intervals over "
+        f"{n_resamples} replicate resamples:",
         file=out,
     )
-    for rule, selection in selections.items():
+    for rule, selection in analysis.selections.items():
         if np.isfinite(selection.lr):
             print(
                 f"  {rule:<10} lr = {selection.lr:<10.4g} "
@@ -126,33 +116,25 @@ def analyse_and_print(
             )
         else:
             print(f"  {rule:<10} no learning rate qualifies", file=out)
-    return {
-        "summary_t": summary_t,
-        "summary_bca": summary_bca,
-        **{f"select_{k}": v for k, v in selections.items()},
-    }
+    for reason in analysis.unavailable:
+        print(f"  not available: {reason}", file=out)
+    return analysis
 
 
 def save_and_report(
-    frame: Any,
-    results: dict[str, Any],
-    out_dir: Path,
-    *,
-    seed: int,
-    n_resamples: int,
-    report: bool,
-    out: Any = None,
+    frame: Any, analysis: Any, out_dir: Path, *, report: bool, out: Any = None
 ) -> None:
+    """Write the frame with the analysis' results, and the report drawn from the same analysis."""
     from lrstats.io import save_results
 
     out = out or sys.stdout
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = save_results(frame, out_dir / "frame.parquet", results=results, command=command_line())
+    path = save_results(
+        frame, out_dir / "frame.parquet", results=analysis.results(), command=command_line()
+    )
     print(f"\nFrame and results written to {path}", file=out)
     if report:
         from lrstats.presentation import write_report
 
-        index = write_report(
-            frame, out_dir / "report", rng=seed, n_resamples=n_resamples, command=command_line()
-        )
+        index = write_report(frame, out_dir / "report", analysis=analysis, command=command_line())
         print(f"Report written to {index}", file=out)

@@ -81,13 +81,6 @@ def run(args: argparse.Namespace) -> int:
         f"Sampled {args.replicates} replicates × {lrs.size} learning rates in {seconds:.2f} s "
         f"(path: {frame.attrs['path']}, compilation included)\n"
     )
-    results = analyse_and_print(frame, n_resamples=args.n_resamples, seed=args.seed)
-    save_and_report(
-        frame,
-        results,
-        args.out,
-        seed=args.seed,
-        n_resamples=args.n_resamples,
-        report=not args.no_report,
-    )
+    analysis = analyse_and_print(frame, n_resamples=args.n_resamples, seed=args.seed)
+    save_and_report(frame, analysis, args.out, report=not args.no_report)
     return 0

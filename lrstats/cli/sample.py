@@ -84,8 +84,6 @@ def run(args: argparse.Namespace) -> int:
     )
     frame.attrs["model_file"] = str(args.model)
     frame.attrs["data_file"] = str(args.data)
-    results = analyse_and_print(frame, n_resamples=args.n_resamples, seed=args.seed)
-    save_and_report(
-        frame, results, args.out, seed=args.seed, n_resamples=args.n_resamples, report=args.report
-    )
+    analysis = analyse_and_print(frame, n_resamples=args.n_resamples, seed=args.seed)
+    save_and_report(frame, analysis, args.out, report=args.report)
     return 0

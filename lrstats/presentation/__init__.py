@@ -10,7 +10,8 @@
     ``selection_table``, ``shape_table``.
 ``report``
     ``write_report``: every figure and table of a frame, with ``index.md`` and a
-    self-contained ``index.html``.
+    self-contained ``index.html``; ``analyse`` runs its analyses once (an ``Analysis``
+    that the report, the command line and ``save_results`` share).
 """
 
 from __future__ import annotations
@@ -58,13 +59,15 @@ __all__ = [
     "to_latex",
     "to_markdown",
     "write_report",
+    "analyse",
+    "Analysis",
 ]
 
 
 def __getattr__(name: str) -> Any:
     # The report imports the inference functions; load it only when asked for.
-    if name == "write_report":
-        value = importlib.import_module("lrstats.presentation.report").write_report
+    if name in ("write_report", "analyse", "Analysis"):
+        value = getattr(importlib.import_module("lrstats.presentation.report"), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'lrstats.presentation' has no attribute {name!r}")

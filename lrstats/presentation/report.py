@@ -40,10 +40,10 @@ from lrstats._version import __version__
 from lrstats.presentation import plots, tables
 from lrstats.presentation.theme import COLUMN_WIDTHS, figure_size, save_figure, theme
 
-__all__ = ["DEFAULT_RULES", "DEFAULT_SHAPES", "write_report"]
+__all__ = ["DEFAULT_RULES", "DEFAULT_SHAPES", "Analysis", "analyse", "write_report"]
 
 #: Selection rules the report runs by default (autolrtuner's "variance" and "max" are left out).
-DEFAULT_RULES = ("mean", "median", "ucb", "one_se", "max_safe")
+DEFAULT_RULES = ("mean", "median", "penalized", "ucb", "one_se", "max_safe")
 #: Shape fits the report runs by default.
 # No "quadratic" by default: on ΔL curves its vertex in log-lr is biased far below the
 # optimum (see lrstats.fit_shape); pass shapes=(..., "quadratic") for e.g. val_loss sweeps.
@@ -183,12 +183,62 @@ def _render_png(fig: Any, dpi: float) -> bytes:
     return buffer.getvalue()
 
 
-# --------------------------------------------------------------------------------------------
-# The report
-# --------------------------------------------------------------------------------------------
-def write_report(
+@dataclass(frozen=True)
+class Analysis:
+    """Every inference result a report shows, computed once by :func:`analyse`.
+
+    The command line prints from it, saves it with the frame and hands it to
+    :func:`write_report`, so what is printed, stored and drawn is one computation.
+
+    Attributes
+    ----------
+    summary, bootstrap : Summary
+        t-interval summary and BCa summary (``bootstrap`` is None if it could not run).
+    comparison : Comparison or None
+    selections : dict of str to Selection
+        By rule, in the order asked for; rules that could not run are left out.
+    fits : dict of str to ShapeFit
+        By kind; kinds that could not run are left out.
+    utest : UTestResult or None
+    warnings, unavailable : tuple of str
+        Warnings the analyses raised, and analyses that could not run, with reasons.
+    response, confidence_level, n_resamples, seed
+        The settings (``seed`` as displayed in the report).
+    jitter_seed : numpy.random.SeedSequence
+        Seed of the distribution plot's jitter (a fresh generator per drawing, so the
+        same analysis always draws the same figure).
+    """
+
+    summary: Any
+    bootstrap: Any
+    comparison: Any
+    selections: dict[str, Any]
+    fits: dict[str, Any]
+    utest: Any
+    warnings: tuple[str, ...]
+    unavailable: tuple[str, ...]
+    response: str
+    confidence_level: float
+    n_resamples: int
+    seed: str
+    jitter_seed: np.random.SeedSequence
+
+    def results(self) -> dict[str, Any]:
+        """The results by name, as stored by :func:`lrstats.save_results`."""
+        results: dict[str, Any] = {"summary": self.summary}
+        if self.bootstrap is not None:
+            results["summary_bca"] = self.bootstrap
+        if self.comparison is not None:
+            results["comparison"] = self.comparison
+        results.update({f"selection_{rule}": s for rule, s in self.selections.items()})
+        results.update({f"shape_{kind}": f for kind, f in self.fits.items()})
+        if self.utest is not None:
+            results["utest"] = self.utest
+        return results
+
+
+def analyse(
     frame: pd.DataFrame,
-    out_dir: str | PathLike[str],
     *,
     rng: Any = 0,
     response: str = "delta",
@@ -196,88 +246,34 @@ def write_report(
     n_resamples: int = 2000,
     rules: Sequence[str] = DEFAULT_RULES,
     shapes: Sequence[str] = DEFAULT_SHAPES,
-    formats: Sequence[str] = ("png", "svg"),
-    dpi: float = 200,
-    title: str | None = None,
-    command: str | None = None,
-) -> Path:
-    """Analyse a tidy frame and write every figure and table with an HTML and Markdown index.
+) -> Analysis:
+    """Run the report's analyses on a tidy frame (no files, no drawing).
 
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        Tidy frame (``lr``, ``replicate``, the response or ``pre``/``post``); its ``attrs``
-        are listed as provenance.
-    out_dir : str or path-like
-        Output directory (created; existing report files are overwritten).
-    rng : seed or numpy.random.Generator, default 0
-        Source of every resample and of the jitter of the distribution plot; each
-        analysis gets its own child stream (``Generator.spawn``), in a fixed order.
-    response : str, default "delta"
-        The analysed response (see :func:`lrstats.response_values`).
-    confidence_level : float, default 0.95
-    n_resamples : int, default 2000
-        Bootstrap resamples for the BCa intervals, the selection frequencies and the
-        bootstrap shape fits. 2000 keeps a 41-lr × 200-replicate report within a few
-        seconds; use 9999 for final interval end points.
-    rules : sequence of str, default ``DEFAULT_RULES``
-        Selection rules to run (any of :data:`lrstats.inference.RULES`).
-    shapes : sequence of str, default ``DEFAULT_SHAPES``
-        Shape fits to run (any of :data:`lrstats.inference.SHAPE_KINDS`).
-    formats : sequence of {"png", "svg", "pdf"}, default ("png", "svg")
-        Files written per figure. The HTML always embeds PNGs.
-    dpi : float, default 200
-        Resolution of the PNGs.
-    title : str, optional
-        Report title (default "lrstats report").
-    command : str, optional
-        The command recorded in ``results.parquet`` (default: this process's command line).
+    Parameters are those of :func:`write_report`. Each analysis gets its own child
+    stream of ``rng`` (``Generator.spawn``) in a fixed order, so the same frame and
+    seed give the same results. Warnings are collected, not raised; an analysis that
+    cannot run on the frame is listed in ``unavailable``.
 
     Returns
     -------
-    pathlib.Path
-        The path of ``index.html``.
-
-    Notes
-    -----
-    The report prints nothing. Warnings raised by the analyses (degenerate lrs, rules
-    that select nothing, shapes without an interior minimum) are caught and listed in
-    the report; an analysis that cannot run on the frame (e.g. too few lrs below the
-    divergence for a shape fit) is listed as unavailable and its figure and table are
-    left out.
-
-    Examples
-    --------
-    >>> import lrstats
-    >>> from lrstats.simulate import simulate_frame
-    >>> frame = simulate_frame(replicates=50, diverge_above=0.05, rng=0)
-    >>> path = lrstats.write_report(frame, "report")     # doctest: +SKIP
+    Analysis
     """
     from lrstats import inference
-    from lrstats.io import save_results
 
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(
             f"`frame` must be a pandas DataFrame. Received: frame of type {type(frame).__name__}"
         )
-    if not isinstance(out_dir, (str, PathLike)):
-        raise TypeError(f"`out_dir` must be a str or path-like. Received: out_dir={out_dir!r}")
     if not isinstance(response, str):
         raise TypeError(f"`response` must be a string. Received: response={response!r}")
     confidence_level = check_confidence_level(confidence_level)
     n_resamples = check_int(n_resamples, "n_resamples", minimum=1)
     rules = _check_names(rules, "rules", inference.RULES)
     shapes = _check_names(shapes, "shapes", inference.SHAPE_KINDS)
-    formats = _check_names(formats, "formats", _FORMATS)
-    dpi = check_real(dpi, "dpi", low=0.0, low_inclusive=False)
-    for name, value in (("title", title), ("command", command)):
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"`{name}` must be a str or None. Received: {name}={value!r}")
     generator = as_rng(rng)
-    # Validates the frame and the response before anything is written.
+    # Validates the frame and the response before any analysis runs.
     inference.response_values(frame, response)
 
-    out = Path(out_dir)
     streams = iter(generator.spawn(3 + len(rules) + len(shapes)))
     caught: list[str] = []
     unavailable: list[str] = []
@@ -337,7 +333,135 @@ def write_report(
         if fit is not None:
             fits[kind] = fit
     utest = run("u_test", inference.u_test, frame, **common)
-    jitter_stream = next(streams)
+    return Analysis(
+        summary=summary,
+        bootstrap=bootstrap,
+        comparison=comparison,
+        selections=selections,
+        fits=fits,
+        utest=utest,
+        warnings=tuple(caught),
+        unavailable=tuple(unavailable),
+        response=response,
+        confidence_level=confidence_level,
+        n_resamples=n_resamples,
+        seed=_plain(rng) if not isinstance(rng, np.random.Generator) else "a Generator",
+        jitter_seed=next(streams).bit_generator.seed_seq,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The report
+# --------------------------------------------------------------------------------------------
+def write_report(
+    frame: pd.DataFrame,
+    out_dir: str | PathLike[str],
+    *,
+    rng: Any = 0,
+    response: str = "delta",
+    confidence_level: float = 0.95,
+    n_resamples: int = 2000,
+    rules: Sequence[str] = DEFAULT_RULES,
+    shapes: Sequence[str] = DEFAULT_SHAPES,
+    formats: Sequence[str] = ("png", "svg"),
+    dpi: float = 200,
+    title: str | None = None,
+    command: str | None = None,
+    analysis: Analysis | None = None,
+) -> Path:
+    """Analyse a tidy frame and write every figure and table with an HTML and Markdown index.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Tidy frame (``lr``, ``replicate``, the response or ``pre``/``post``); its ``attrs``
+        are listed as provenance.
+    out_dir : str or path-like
+        Output directory (created; existing report files are overwritten).
+    rng : seed or numpy.random.Generator, default 0
+        Source of every resample and of the jitter of the distribution plot; each
+        analysis gets its own child stream (``Generator.spawn``), in a fixed order.
+    response : str, default "delta"
+        The analysed response (see :func:`lrstats.response_values`).
+    confidence_level : float, default 0.95
+    n_resamples : int, default 2000
+        Bootstrap resamples for the BCa intervals, the selection frequencies and the
+        bootstrap shape fits. 2000 keeps a 41-lr × 200-replicate report within a few
+        seconds; use 9999 for final interval end points.
+    rules : sequence of str, default ``DEFAULT_RULES``
+        Selection rules to run (any of :data:`lrstats.inference.RULES`).
+    shapes : sequence of str, default ``DEFAULT_SHAPES``
+        Shape fits to run (any of :data:`lrstats.inference.SHAPE_KINDS`).
+    formats : sequence of {"png", "svg", "pdf"}, default ("png", "svg")
+        Files written per figure. The HTML always embeds PNGs.
+    dpi : float, default 200
+        Resolution of the PNGs.
+    title : str, optional
+        Report title (default "lrstats report").
+    command : str, optional
+        The command recorded in ``results.parquet`` (default: this process's command line).
+    analysis : Analysis, optional
+        Results already computed by :func:`analyse` (e.g. printed by the command line):
+        the report draws and tabulates exactly these, and ``rng``, ``response``,
+        ``confidence_level``, ``n_resamples``, ``rules`` and ``shapes`` are not used.
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``index.html``.
+
+    Notes
+    -----
+    The report prints nothing. Warnings raised by the analyses (degenerate lrs, rules
+    that select nothing, shapes without an interior minimum) are caught and listed in
+    the report; an analysis that cannot run on the frame (e.g. too few lrs below the
+    divergence for a shape fit) is listed as unavailable and its figure and table are
+    left out.
+
+    Examples
+    --------
+    >>> import lrstats
+    >>> from lrstats.simulate import simulate_frame
+    >>> frame = simulate_frame(replicates=50, diverge_above=0.05, rng=0)
+    >>> path = lrstats.write_report(frame, "report")     # doctest: +SKIP
+    """
+    from lrstats.io import save_results
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"`frame` must be a pandas DataFrame. Received: frame of type {type(frame).__name__}"
+        )
+    if not isinstance(out_dir, (str, PathLike)):
+        raise TypeError(f"`out_dir` must be a str or path-like. Received: out_dir={out_dir!r}")
+    formats = _check_names(formats, "formats", _FORMATS)
+    dpi = check_real(dpi, "dpi", low=0.0, low_inclusive=False)
+    for name, value in (("title", title), ("command", command)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"`{name}` must be a str or None. Received: {name}={value!r}")
+    if analysis is None:
+        analysis = analyse(
+            frame,
+            rng=rng,
+            response=response,
+            confidence_level=confidence_level,
+            n_resamples=n_resamples,
+            rules=rules,
+            shapes=shapes,
+        )
+    elif not isinstance(analysis, Analysis):
+        raise TypeError(
+            f"`analysis` must be an Analysis from `analyse`. Received: analysis of type "
+            f"{type(analysis).__name__}"
+        )
+
+    out = Path(out_dir)
+    summary, bootstrap, comparison = analysis.summary, analysis.bootstrap, analysis.comparison
+    selections, fits, utest = analysis.selections, analysis.fits, analysis.utest
+    response, confidence_level = analysis.response, analysis.confidence_level
+    n_resamples = analysis.n_resamples
+    caught = list(analysis.warnings)
+    unavailable = list(analysis.unavailable)
+    jitter_stream = np.random.default_rng(analysis.jitter_seed)
 
     # ---- tables ---------------------------------------------------------------------------
     summary_frame = summary.to_frame()
@@ -560,19 +684,10 @@ def write_report(
         )
         table.files = [f"tables/{table.name}.{suffix}" for suffix in ("csv", "md", "tex")]
 
-    results: dict[str, Any] = {"summary": summary}
-    if bootstrap is not None:
-        results["summary_bca"] = bootstrap
-    if comparison is not None:
-        results["comparison"] = comparison
-    results.update({f"selection_{rule}": s for rule, s in selections.items()})
-    results.update({f"shape_{kind}": f for kind, f in fits.items()})
-    if utest is not None:
-        results["utest"] = utest
     save_results(
         frame,
         out / "results.parquet",
-        results=results,
+        results=analysis.results(),
         command=command if command is not None else shlex.join(sys.argv),
     )
 
@@ -581,7 +696,7 @@ def write_report(
         "response": response,
         "confidence level": f"{confidence_level:g}",
         "bootstrap resamples": str(n_resamples),
-        "seed": _plain(rng) if not isinstance(rng, np.random.Generator) else "a Generator",
+        "seed": analysis.seed,
         "replicates": str(summary.n_replicates),
         "learning rates": f"{summary.table.shape[0]} from {_fmt(summary.table['lr'].iloc[0])} "
         f"to {_fmt(summary.table['lr'].iloc[-1])}",

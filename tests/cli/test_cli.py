@@ -78,9 +78,9 @@ def test_demo_prints_summary_and_selections_and_writes_the_frame(keras_module, t
     assert frame.attrs["seed"] == 0 and frame.attrs["batch_size"] == 16
     assert "RAND" in frame.attrs["dataset"]
     tables = load_tables(out / "frame.parquet")
-    assert "summary_t" in tables
+    assert "summary" in tables
     # the printed lowest-mean lr is the argmin of the stored t summary
-    summary = tables["summary_t"]
+    summary = tables["summary"]
     best = summary.loc[summary["mean"].idxmin(), "lr"]
     assert f"Lowest mean ΔL: lr = {best:.4g}" in text
 
@@ -165,3 +165,23 @@ def test_sample_command_rejects_an_unknown_file_type(saved_model_and_data, tmp_p
     path.write_text("1,2\n")
     with pytest.raises(ValueError, match="`data` must be a .npz, .csv or .parquet file"):
         main(["sample", str(folder / "model.keras"), str(path), *SMALL])
+
+
+def test_demo_prints_what_its_report_shows(keras_module, tmp_path, capsys):
+    # one analysis serves the printout, frame.parquet and the report
+    out = tmp_path / "demo-report"
+    assert main(["demo", *SMALL, "--replicates", "30", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    selection = pd.read_csv(out / "report" / "tables" / "selection.csv")
+    for row in selection.itertuples():
+        if np.isfinite(row.lr):
+            assert (
+                f"  {row.rule:<10} lr = {row.lr:<10.4g} [{row.ci_low:.4g}, {row.ci_high:.4g}]"
+                in text
+            )
+        else:
+            assert f"  {row.rule:<10} no learning rate qualifies" in text
+    from lrstats.io import load_tables
+
+    stored = load_tables(out / "frame.parquet")["selection_ucb"]
+    assert stored["lr"].iloc[0] == selection.set_index("rule").loc["ucb", "lr"]
