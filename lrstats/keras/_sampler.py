@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import platform
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -15,7 +16,7 @@ import tensorflow as tf
 from lrstats._validation import check_choice, check_int, check_lrs
 from lrstats._version import __version__
 from lrstats.keras._data import DataPool, leaves, prepare_data
-from lrstats.keras._engine import BatchedEngine, get_engine
+from lrstats.keras._engine import get_engine
 from lrstats.keras._state import StateSnapshot, settable_learning_rate
 
 EVALUATE_MODES = ("same", "fresh")
@@ -27,6 +28,20 @@ MAX_AUTO_CHUNK = 256
 
 class DivergenceWarning(RuntimeWarning):
     """Some post-step losses were not finite: the step diverged at those learning rates."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The validated settings of one ``sample_deltas`` call."""
+
+    grid: np.ndarray  # sorted learning rates
+    replicate_ids: np.ndarray
+    batch_size: int
+    entropy: int  # the seed actually used
+    evaluate: str
+    eval_mode: str
+    chunk: int  # replicates per compiled call
+    lr_chunk: int  # learning rates per inner batch
 
 
 # ----------------------------------------------------------------------------- validation
@@ -265,23 +280,19 @@ def sample_deltas(
     auto_chunk, lr_chunk = _auto_chunks(
         model, grid.size, batch_size, replicate_ids.size, row_width
     )
-    chunk = min(chunk_size or auto_chunk, replicate_ids.size)
+    plan = _Plan(
+        grid=grid,
+        replicate_ids=replicate_ids,
+        batch_size=batch_size,
+        entropy=entropy,
+        evaluate=evaluate,
+        eval_mode=eval_mode,
+        chunk=min(chunk_size or auto_chunk, replicate_ids.size),
+        lr_chunk=lr_chunk,
+    )
     snapshot = StateSnapshot(model)
     try:
-        pre, post, path = _run(
-            model,
-            pool,
-            grid,
-            replicate_ids,
-            batch_size,
-            entropy,
-            evaluate,
-            eval_mode,
-            chunk,
-            lr_chunk,
-            snapshot,
-            progress,
-        )
+        pre, post, path = _run(model, pool, plan, snapshot, progress)
     finally:
         snapshot.restore()
 
@@ -303,13 +314,11 @@ def sample_deltas(
             "post": post.astype(np.float64).ravel(),
         }
     )
-    frame.attrs.update(
-        _provenance(model, entropy, batch_size, evaluate, eval_mode, pool, path, chunk)
-    )
+    frame.attrs.update(_provenance(model, plan, pool, path))
     return frame
 
 
-def _provenance(model, entropy, batch_size, evaluate, eval_mode, pool, path, chunk) -> dict:
+def _provenance(model: Any, plan: _Plan, pool: DataPool, path: str) -> dict:
     optimizer = model.optimizer
     config = {}
     for key, value in optimizer.get_config().items():
@@ -321,10 +330,10 @@ def _provenance(model, entropy, batch_size, evaluate, eval_mode, pool, path, chu
             config[key] = repr(value)
     return {
         "sampler": "lrstats.keras.sample_deltas",
-        "seed": entropy,
-        "batch_size": batch_size,
-        "evaluate": evaluate,
-        "eval_mode": eval_mode,
+        "seed": plan.entropy,
+        "batch_size": plan.batch_size,
+        "evaluate": plan.evaluate,
+        "eval_mode": plan.eval_mode,
         "optimizer": type(optimizer).__name__,
         "optimizer_config": config,
         "optimizer_iterations": int(optimizer.iterations.numpy()),
@@ -333,7 +342,7 @@ def _provenance(model, entropy, batch_size, evaluate, eval_mode, pool, path, chu
         "n_parameters": int(sum(int(np.prod(v.shape)) for v in model.trainable_variables)),
         "n_rows": pool.n_rows,
         "path": path,
-        "chunk_size": chunk,
+        "chunk_size": plan.chunk,
         "versions": {
             "lrstats": __version__,
             "tensorflow": tf.__version__,
@@ -382,30 +391,19 @@ def _check_lrs_for(grid: np.ndarray) -> np.ndarray:
     return np.array([np.sqrt(grid[0] * (grid[-1] if grid.size > 1 else 2.0 * grid[0]))])
 
 
-def _run(
-    model,
-    pool,
-    grid,
-    replicate_ids,
-    batch_size,
-    entropy,
-    evaluate,
-    eval_mode,
-    chunk,
-    lr_chunk,
-    snapshot,
-    progress,
-):
+def _run(model: Any, pool: DataPool, plan: _Plan, snapshot: StateSnapshot, progress: bool):
+    """``pre`` (M,) and ``post`` (M, K) for every replicate and lr, and the path taken."""
     if progress:
         from tqdm.auto import tqdm
     else:  # no import: tqdm.auto warns in notebooks without ipywidgets even when disabled
         from tqdm.std import tqdm
 
+    grid, replicate_ids, chunk, lr_chunk = plan.grid, plan.replicate_ids, plan.chunk, plan.lr_chunk
     pool_x, pool_y, pool_w = _to_tensors(pool)
     _prebuild_loss(model, pool_x, pool_y, pool_w)
-    engine = _make_engine(model, chunk, eval_mode == "training")
+    engine = get_engine(model, chunk, eval_training=plan.eval_mode == "training", jit_compile=True)
     n_streams = len(engine.seed_positions)
-    fresh = evaluate == "fresh"
+    fresh = plan.evaluate == "fresh"
 
     n_rep, n_lr = replicate_ids.size, grid.size
     pre = np.empty(n_rep, dtype=np.float64)
@@ -423,7 +421,7 @@ def _run(
             real = ids.size
             padded = np.concatenate([ids, np.repeat(ids[-1:], chunk - real)])
             draws = [
-                replicate_draws(entropy, r, pool.n_rows, batch_size, fresh, n_streams)
+                replicate_draws(plan.entropy, r, pool.n_rows, plan.batch_size, fresh, n_streams)
                 for r in padded
             ]
             grad_index = tf.constant(np.stack([d[0] for d in draws]), dtype=tf.int32)
@@ -474,10 +472,6 @@ def _run(
             bar.update(1)
     path = paths.pop() if len(paths) == 1 else "mixed"
     return pre, post, path
-
-
-def _make_engine(model: Any, chunk: int, eval_training: bool) -> BatchedEngine:
-    return get_engine(model, chunk, eval_training=eval_training, jit_compile=True)
 
 
 def _real_step(model, lr_variable, grads_one, lr) -> list[np.ndarray]:

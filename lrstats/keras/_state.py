@@ -47,13 +47,6 @@ class StateSnapshot:
             if not _same_bits(variable.numpy(), value):
                 variable.assign(value)
 
-    def matches(self) -> bool:
-        """True when the live state equals the snapshot bit for bit."""
-        return all(
-            _same_bits(v.numpy(), value)
-            for v, value in zip(self._variables, self._values, strict=True)
-        )
-
 
 @contextlib.contextmanager
 def settable_learning_rate(optimizer: Any) -> Iterator[Any]:
