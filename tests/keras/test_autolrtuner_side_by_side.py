@@ -12,7 +12,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 
 autolrtuner = pytest.importorskip("autolrtuner")
@@ -49,6 +48,14 @@ def _model(optimizer):
     return model
 
 
+def _lrstats_deltas(sample_deltas, optimizer, x, y):
+    """lrstats' ΔL, replicates × lrs, for two replicates of the whole data set."""
+    frame = sample_deltas(
+        _model(optimizer), x, y, lrs=GRID, replicates=2, batch_size=N_ROWS, seed=0, progress=False
+    )
+    return (frame["post"] - frame["pre"]).to_numpy().reshape(2, GRID.size)
+
+
 def _tune(model, x, y, n_subsamples=3):
     tuner = autolrtuner.AutoLRTuner(model, seed=0)
     tuner.Tune(
@@ -66,17 +73,7 @@ def test_plain_sgd_agrees_with_autolrtuner_and_the_import_reanalyses(sample_delt
     x, y = _data()
     tuner = _tune(_model(keras.optimizers.SGD(0.1)), x, y)
     imported = from_autolrtuner(tuner)
-    ours = sample_deltas(
-        _model(keras.optimizers.SGD(0.1)),
-        x,
-        y,
-        lrs=GRID,
-        replicates=2,
-        batch_size=N_ROWS,
-        seed=0,
-        progress=False,
-    )
-    ours_delta = (ours["post"] - ours["pre"]).to_numpy().reshape(2, GRID.size)
+    ours_delta = _lrstats_deltas(sample_deltas, keras.optimizers.SGD(0.1), x, y)
     theirs = imported.pivot(index="replicate", columns="lr", values="delta").to_numpy()
     np.testing.assert_allclose(imported["lr"].unique(), GRID, rtol=1e-12)
     # every subsample is the whole data set: all rows agree with each other and with lrstats
@@ -98,19 +95,8 @@ def test_momentum_leaks_state_in_autolrtuner_but_not_in_lrstats(sample_deltas):
     optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
     tuner = _tune(_model(optimizer), x, y, n_subsamples=2)
     theirs = from_autolrtuner(tuner).pivot(index="replicate", columns="lr", values="delta")
-    ours = sample_deltas(
-        _model(keras.optimizers.SGD(0.1, momentum=0.9)),
-        x,
-        y,
-        lrs=GRID,
-        replicates=2,
-        batch_size=N_ROWS,
-        seed=0,
-        progress=False,
-    )
-    ours_delta = (ours["post"] - ours["pre"]).to_numpy().reshape(2, GRID.size)
+    ours_delta = _lrstats_deltas(sample_deltas, keras.optimizers.SGD(0.1, momentum=0.9), x, y)
     # fresh momentum: the first grid point is a true first step in both ...
     np.testing.assert_allclose(theirs.iloc[0, 0], ours_delta[0, 0], rtol=2e-4)
     # ... afterwards autolrtuner steps with the momentum of earlier grid points
     assert not np.allclose(theirs.to_numpy()[:, 1:], ours_delta[:, 1:], rtol=1e-2)
-    assert isinstance(theirs, pd.DataFrame)
