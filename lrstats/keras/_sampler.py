@@ -481,54 +481,70 @@ def _real_step(model, lr_variable, grads_one, lr) -> list[np.ndarray]:
     return [v.numpy() for v in model.trainable_variables]
 
 
-# Agreement required of the batched clone, relative to the size of the weights involved.
-# float32 steps are exact to ~1e-7, but some updates are ill-conditioned at small lr
-# (Ftrl divides by lr and subtracts): eager and graph rounding then differ by ~2e-5.
-# Failures this checks for (non-elementwise updates, lr entering non-linearly) differ by
-# whole percents of the step.
-CHECK_RTOL = 1e-4
+# How closely the batched clone must agree, measured against the *step* w1 - w0 (what ΔL
+# depends on), with a floor for float32 rounding of the weights themselves. Measured on
+# the test optimizers over grids 1e-6..1e-2 and 1e-3..1: affine optimizers (SGD, momentum,
+# Adam, RMSprop, Ftrl) disagree with their affine prediction by at most 2.8e-3 of the step
+# (rounding, largest at tiny steps); non-affine ones (lr², min(lr, c), Ftrl with l1/l2)
+# by 0.67 of the step or more. A clone whose global_clipnorm mixes replicates misses the
+# real step by a large share of the step wherever clipping acts.
+CHECK_STEP_RTOL = 0.05
+CHECK_WEIGHT_RTOL = 1e-6
 
 
-def _close(got: np.ndarray, expected: np.ndarray, scale: np.ndarray) -> bool:
-    """Agreement within ``CHECK_RTOL`` of the scale, ignoring non-finite entries."""
-    finite = np.isfinite(got) & np.isfinite(expected) & np.isfinite(scale)
-    return bool(np.all(np.abs(got - expected)[finite] <= CHECK_RTOL * scale[finite] + 1e-30))
+def _close(got: np.ndarray, expected: np.ndarray, start: np.ndarray) -> bool:
+    """``got`` matches ``expected`` (weights after a step from ``start``), ignoring non-finite.
+
+    Elementwise: ``|got - expected| <= CHECK_STEP_RTOL |expected - start| +
+    CHECK_WEIGHT_RTOL max|start|``.
+    """
+    got, expected = np.asarray(got), np.asarray(expected)
+    start = np.broadcast_to(np.asarray(start), expected.shape)
+    finite = np.isfinite(got) & np.isfinite(expected)
+    tolerance = (
+        CHECK_STEP_RTOL * np.abs(expected - start)
+        + CHECK_WEIGHT_RTOL * float(np.max(np.abs(start), initial=0.0))
+        + 1e-30
+    )
+    return bool(np.all(np.abs(got - expected)[finite] <= tolerance[finite]))
 
 
 def _affine_terms(model, engine, snapshot, grads, real, lr1, lr2, check_lrs):
     """``(w1(lr1), slope)`` of the chunk's affine step, or ``None`` to take the exact path.
 
     Two steps of the batched clone give the terms. The clone is trusted only after
-    (a) one real step of the real optimizer agrees with it (once per engine: that the
-    optimizer is elementwise does not depend on the grid) and (b) on this chunk, clone
-    steps at the grid's interior thirds agree with the affine prediction for every
-    replicate (affinity can depend on the lr range, so it is checked on every call).
+    (a) one real step of the real optimizer, at the largest lr, agrees with it (once per
+    engine: that the optimizer is elementwise does not depend on the grid) and (b) on
+    this chunk, clone steps at the grid's interior thirds agree with the affine
+    prediction for every replicate (affinity can depend on the lr range, so it is
+    checked on every call).
     """
     if engine.clone is None or engine.verified is False:
         return None
     base = engine.step(grads, tf.constant(lr1, tf.float32))
     top = engine.step(grads, tf.constant(lr2, tf.float32))
     slope = [(t - b) / (lr2 - lr1) for t, b in zip(top, base, strict=True)]
+    weights = [v.numpy() for v in model.trainable_variables]
     if engine.verified is None:
-        engine.verified = _clone_matches_real(model, snapshot, grads, base, top, real, lr1)
+        engine.verified = _clone_matches_real(model, snapshot, grads, top, weights, real, lr2)
         if engine.verified is False:
             return None
     for lr in check_lrs:
         stepped = engine.step(grads, tf.constant(lr, tf.float32))
-        for w, b, s, t in zip(stepped, base, slope, top, strict=True):
-            w, b, s, t = (np.asarray(v)[:real] for v in (w, b, s, t))
-            predicted = b + np.float32(lr - lr1) * s
-            if not _close(w, predicted, np.abs(w) + np.abs(b) + np.abs(t)):
+        for w, b, s, w0 in zip(stepped, base, slope, weights, strict=True):
+            predicted = np.asarray(b)[:real] + np.float32(lr - lr1) * np.asarray(s)[:real]
+            if not _close(np.asarray(w)[:real], predicted, w0[None]):
                 return None
     return base, slope
 
 
-def _clone_matches_real(model, snapshot, grads, base, top, real, lr1) -> bool | None:
-    """One real step of the real optimizer, at ``lr1``, against the batched clone.
+def _clone_matches_real(model, snapshot, grads, top, weights, real, lr2) -> bool | None:
+    """One real step of the real optimizer, at the largest lr, against the batched clone.
 
-    Uses the first replicate with a finite gradient; ``None`` when there is none. The
-    tolerance scales with the weights at both ends of the grid: some updates (Ftrl's)
-    are ill-conditioned at small lr, and eager and graph rounding differ there.
+    The largest lr makes the largest step, so a clone that mixes replicates (a norm over
+    the batch, as with ``global_clipnorm``) shows most; it also avoids small lrs, where
+    some updates (Ftrl divides by lr) are ill-conditioned. Uses the first replicate with
+    a finite gradient; ``None`` when there is none.
     """
     finite = np.ones(real, dtype=bool)
     for g in grads:
@@ -538,13 +554,10 @@ def _clone_matches_real(model, snapshot, grads, base, top, real, lr1) -> bool | 
     i = int(np.argmax(finite))
     with settable_learning_rate(model.optimizer) as lr_variable:
         try:
-            stepped = _real_step(model, lr_variable, [g[i] for g in grads], lr1)
+            stepped = _real_step(model, lr_variable, [g[i] for g in grads], lr2)
         finally:
             snapshot.restore()
-    return all(
-        _close(w, b[i].numpy(), np.abs(w) + np.abs(b[i].numpy()) + np.abs(t[i].numpy()))
-        for w, b, t in zip(stepped, base, top, strict=True)
-    )
+    return all(_close(t[i].numpy(), w, w0) for w, t, w0 in zip(stepped, top, weights, strict=True))
 
 
 def _exact_post(

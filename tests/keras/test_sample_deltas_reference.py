@@ -143,3 +143,17 @@ def test_affine_check_holds_for_a_later_call_with_another_grid(
     expected = reference_deltas(model, x, y, lrs=lrs, **kwargs)
     assert_deltas_close(got, expected, rtol=RTOL)
     assert got.attrs["path"] == "exact"
+
+
+def test_global_clipnorm_is_not_batched(sample_deltas, make_model, regression_data, small_grid):
+    # A batched clone would clip by the norm over all replicates of the chunk, not per
+    # replicate: the check against the real optimizer must send it to the exact path.
+    import keras
+
+    x, y = regression_data
+    model = make_model(optimizer="sgd", seed=33)
+    model.compile(optimizer=keras.optimizers.SGD(0.05, global_clipnorm=0.1), loss="mse")
+    kwargs = dict(lrs=small_grid, replicates=REPLICATES, batch_size=BATCH, seed=SEED)
+    got = sample_deltas(model, x, y, progress=False, **kwargs)
+    assert_deltas_close(got, reference_deltas(model, x, y, **kwargs), rtol=RTOL)
+    assert got.attrs["path"] == "exact"
