@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from lrstats._streams import check_seed, seed_sequence
 from lrstats._validation import check_choice, check_int, check_lrs
 from lrstats._version import __version__
 from lrstats.keras._data import DataPool, leaves, prepare_data
@@ -89,13 +90,7 @@ def _replicate_ids(replicates: Any) -> np.ndarray:
 
 
 def _entropy(seed: Any) -> int:
-    if seed is None:
-        return int(np.random.SeedSequence().entropy)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"`seed` must be None or an integer >= 0. Received: seed={seed!r}")
-    if seed < 0:
-        raise ValueError(f"`seed` must be None or an integer >= 0. Received: seed={seed!r}")
-    return int(seed)
+    return check_seed(seed, "seed")
 
 
 # ----------------------------------------------------------------------------- subsamples
@@ -104,10 +99,12 @@ def replicate_draws(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradient rows, evaluation rows and layer seeds of one replicate.
 
-    Everything comes from ``SeedSequence(entropy, spawn_key=(replicate,))`` alone, so a
-    replicate is the same wherever and with whatever other replicates it is computed.
+    Everything comes from the sampling stream of ``replicate`` alone
+    (:func:`lrstats._streams.seed_sequence`), so a replicate is the same wherever and with
+    whatever other replicates it is computed, and shares no bits with an analysis seeded
+    with the same integer.
     """
-    rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(int(replicate),)))
+    rng = np.random.default_rng(seed_sequence(entropy, "sampling", replicate))
     grad_rows = rng.choice(n_rows, size=batch_size, replace=False)
     eval_rows = rng.choice(n_rows, size=batch_size, replace=False) if fresh else grad_rows
     seeds = np.zeros((max(n_seed_streams, 1), 2), dtype=np.int64)
