@@ -33,7 +33,15 @@ extensions = [
 # Markdown pages and notebooks are both read by MyST-NB; a page is a notebook when its
 # front matter says ``file_format: mystnb``.
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
-exclude_patterns = ["_build", "jupyter_execute", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+# _drafts: pages of tools that are not on this branch yet (see docs/_drafts/README.md).
+exclude_patterns = [
+    "_build",
+    "_drafts",
+    "jupyter_execute",
+    "Thumbs.db",
+    ".DS_Store",
+    "**.ipynb_checkpoints",
+]
 templates_path = ["_templates"]
 myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
