@@ -37,6 +37,7 @@ source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-n
 exclude_patterns = [
     "_build",
     "_drafts",
+    "figures",  # tables written by make_figures.py, included into pages, not pages themselves
     "jupyter_execute",
     "Thumbs.db",
     ".DS_Store",
@@ -62,7 +63,6 @@ autosummary_generate = True
 autosummary_imported_members = True  # public names live in private modules and are re-exported
 autosummary_ignore_module_all = False  # document exactly what __all__ exports
 autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types
-autodoc_default_options = {"inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
@@ -80,3 +80,29 @@ html_theme_options = {
 }
 html_static_path: list[str] = []
 html_last_updated_fmt = None  # no dates: the same sources give the same pages
+
+
+def _defining_module(member: object) -> str | None:
+    target = getattr(member, "fget", member)  # properties: the getter's module
+    target = getattr(target, "__func__", target)  # class and static methods
+    return getattr(target, "__module__", None)
+
+
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    """Document a class's own and lrstats-inherited members, not those of Keras' bases.
+
+    Result classes inherit their table and plot methods from an lrstats mixin, which the
+    reference should show (the class template asks for inherited members); a Keras callback
+    or schedule would otherwise list every hook of ``keras.callbacks.Callback`` with Keras'
+    own docstrings.
+    """
+    if what != "class" or skip:
+        return None
+    module = _defining_module(obj)
+    if module is not None and not module.startswith("lrstats"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_foreign_members)
