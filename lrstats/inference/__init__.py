@@ -43,6 +43,7 @@ from lrstats.inference._results import (
     Summary,
     UTestResult,
 )
+from lrstats.inference.analysis import DEFAULT_RULES, DEFAULT_SHAPES, Analysis, analyse
 from lrstats.inference.compare import compare_to_best
 from lrstats.inference.select import RULES, NoSelectionWarning, select_all, select_lr
 from lrstats.inference.shape import SHAPE_KINDS, ShapeWarning, fit_shape, lowess
@@ -50,10 +51,13 @@ from lrstats.inference.summary import METHODS, summarize
 from lrstats.inference.utest import u_test
 
 __all__ = [
+    "DEFAULT_RULES",
+    "DEFAULT_SHAPES",
     "GOALS",
     "METHODS",
     "RULES",
     "SHAPE_KINDS",
+    "Analysis",
     "ByLevel",
     "Comparison",
     "DegenerateDataWarning",
@@ -65,6 +69,7 @@ __all__ = [
     "ShapeWarning",
     "Summary",
     "UTestResult",
+    "analyse",
     "compare_to_best",
     "fit_shape",
     "is_loss_change",
