@@ -50,6 +50,8 @@ GOALS = ("minimize", "maximize")
 _AT_NAMES = ("final", "best")
 # Columns that are never factors (they are measurements of the run).
 _MEASUREMENTS = ("pre", "post", "delta", "relative", "log_ratio")
+# Columns with more distinct values are taken for measurements, not factors, in messages.
+_MAX_LEVELS = 20
 
 
 def check_goal(goal: Any) -> str:
@@ -105,14 +107,14 @@ def trajectory_column(frame: pd.DataFrame) -> str | None:
 def _ambiguity(frame: pd.DataFrame, keys: list[str], response: str, index: str | None) -> str:
     """The message for a frame with several rows per run: which argument resolves it."""
     skip = {*keys, response, *_MEASUREMENTS, *TRAJECTORY_COLUMNS}
+    group = keys + ([index] if index else [])
+    # a factor has few levels (measurements are continuous) and varies within a run's rows
     varying = [
         c
         for c in frame.columns
         if c not in skip
-        and frame.groupby(keys + ([index] if index else []), dropna=False)[c]
-        .nunique(dropna=False)
-        .gt(1)
-        .any()
+        and frame[c].nunique(dropna=False) <= _MAX_LEVELS
+        and frame.groupby(group, dropna=False)[c].nunique(dropna=False).gt(1).any()
     ]
     where = f"({', '.join(keys)}{', ' + index if index else ''})"
     if varying:
