@@ -16,8 +16,8 @@ import pytest
 import lrstats
 from lrstats import inference
 from lrstats.cli import main
-from lrstats.io import load_results, load_tables, read_provenance, save_results
 from lrstats.inference import DEFAULT_RULES, DEFAULT_SHAPES, analyse
+from lrstats.io import load_results, load_tables, read_provenance, save_results
 from lrstats.presentation.report import write_report
 from lrstats.simulate import simulate_frame, simulate_sweep
 
@@ -28,6 +28,7 @@ def report(frame, out, **kwargs):
     """analyse then write_report: analysis options to the one, rendering options to the other."""
     render = {k: kwargs.pop(k) for k in _RENDER if k in kwargs}
     return write_report(analyse(frame, **kwargs), out, **render)
+
 
 FIGURES = [
     "delta_curve",
