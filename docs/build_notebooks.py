@@ -120,8 +120,9 @@ print(f"U test: statistic {utest.statistic:.3g}, p = {utest.pvalue:.2g}")""",
 from pathlib import Path
 
 out = Path(tempfile.mkdtemp())
-lrstats.save_results(frame, out / "frame.parquet", results={"ucb": choice, "summary": summary})
-index = lrstats.write_report(frame, out / "report", rng=0)
+analysis = lrstats.analyse(frame, rng=0)  # every analysis once: print, save, draw it
+lrstats.save_results(frame, out / "frame.parquet", results=analysis.results)
+index = lrstats.write_report(analysis, out / "report", bundle="../frame.parquet")
 sorted(p.name for p in index.parent.iterdir())""",
     ),
 ]
