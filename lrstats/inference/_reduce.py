@@ -60,7 +60,9 @@ def check_goal(goal: Any) -> str:
 
 
 def check_at(at: Any) -> str | int:
-    """``"final"``, ``"best"`` or an integer index of the trajectory."""
+    """``"final"``, ``"best"`` or an integer index of the trajectory (None means ``"final"``)."""
+    if at is None:
+        return "final"
     if isinstance(at, str):
         return check_choice(at, "at", _AT_NAMES)
     if isinstance(at, numbers.Integral) and not isinstance(at, bool):

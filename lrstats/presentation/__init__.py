@@ -74,4 +74,8 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module("lrstats.presentation.report"), name)
         globals()[name] = value
         return value
+    if name in ("analyse", "Analysis"):  # their home is lrstats.inference; kept here by name
+        value = getattr(importlib.import_module("lrstats.inference.analysis"), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'lrstats.presentation' has no attribute {name!r}")
