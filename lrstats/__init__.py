@@ -6,9 +6,10 @@ The package is layered, and the layout shows it:
     The sampler (TensorFlow/Keras 3). The only place TensorFlow is imported.
 ``lrstats.inference``
     Intervals, paired comparisons, selection rules and shape fits over tidy
-    frames (numpy, scipy, statsmodels, pandas).
+    frames (numpy, scipy, statsmodels, pandas), and ``analyse``, which runs them all
+    into one ``Analysis``.
 ``lrstats.presentation``
-    Figures, tables and reports built on the inference results.
+    Figures, tables and reports drawn from the inference results; computes nothing.
 ``lrstats.cli``
     The ``lrstats`` command line.
 
@@ -26,6 +27,9 @@ from lrstats.grid import log_grid
 
 # name -> module that defines it; resolved on first attribute access.
 _LAZY = {
+    "analyse": "lrstats.inference",
+    "Analysis": "lrstats.inference",
+    "reduce_frame": "lrstats.inference",
     "summarize": "lrstats.inference",
     "compare_to_best": "lrstats.inference",
     "select_lr": "lrstats.inference",

@@ -50,3 +50,49 @@ def test_lazy_attribute_error_names_the_attribute():
 
     with pytest.raises(AttributeError, match="no_such_thing"):
         lrstats.no_such_thing  # noqa: B018
+
+
+_ANALYSE = """
+import sys
+from lrstats.simulate import simulate_frame, simulate_sweep
+import lrstats
+analysis = lrstats.analyse(simulate_frame(replicates=8, rng=0), n_resamples=20, rng=0)
+text = str(analysis); table = analysis.to_frame(); html = analysis._repr_html_()
+sweep = lrstats.analyse(simulate_sweep(replicates=3, epochs=2, rng=0), response="val_loss",
+                        n_resamples=20, rng=0)
+assert analysis["selection_ucb"].lr > 0 and len(sweep.results) > 3
+print(",".join(sorted(m for m, module in sys.modules.items()
+                      if module is not None
+                      and (m.split(".")[0] in ("matplotlib", "seaborn")
+                           or m.startswith("lrstats.presentation")))))
+"""
+
+
+def _run(script: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_analyse_imports_neither_matplotlib_nor_seaborn_nor_presentation():
+    assert _run(_ANALYSE) == ""
+
+
+def test_analyse_runs_with_presentation_and_plotting_libraries_unavailable():
+    # None in sys.modules makes any import of these fail: analysing must not need them.
+    blocked = "import sys\n" + "".join(
+        f"sys.modules[{name!r}] = None\n"
+        for name in ("matplotlib", "seaborn", "lrstats.presentation")
+    )
+    assert _run(blocked + _ANALYSE) == ""
+
+
+def test_the_plotting_probe_itself_can_fail():
+    # importing the presentation layer does load matplotlib and seaborn
+    listed = _run(
+        "import sys\nimport lrstats.presentation\n"
+        "print(','.join(sorted(m for m in ('matplotlib', 'seaborn') if m in sys.modules)))"
+    )
+    assert listed == "matplotlib,seaborn"

@@ -48,93 +48,82 @@ def add_sampling_options(
 
 
 def command_line() -> str:
-    return " ".join(shlex.quote(part) for part in ["lrstats", *sys.argv[1:]])
+    """The command line of this process, as recorded in every bundle the CLI writes.
 
-
-def analyse_and_print(frame: Any, *, n_resamples: int, seed: int, out: Any = None) -> Any:
-    """Run the report's analyses once and print the per-lr summary and the selections.
-
-    Returns the :class:`~lrstats.presentation.report.Analysis`, which is then saved with
-    the frame and drawn by the report: what is printed is what is stored and shown.
+    The one place the CLI spells its command: ``lrstats`` and the arguments, shell-quoted.
     """
-    import numpy as np
-    import pandas as pd
+    return shlex.join(["lrstats", *sys.argv[1:]])
 
-    from lrstats.presentation.report import analyse
+
+def analyse_and_print(
+    frame: Any,
+    *,
+    n_resamples: int,
+    seed: int,
+    response: str = "delta",
+    goal: str = "minimize",
+    at: Any = "final",
+    by: Any = None,
+    confidence_level: float = 0.95,
+    out: Any = None,
+) -> Any:
+    """Run :func:`lrstats.analyse` once and print its summary.
+
+    Returns the :class:`~lrstats.inference.Analysis`, which is then saved with the frame
+    and drawn by the report: what is printed is what is stored and shown.
+    """
+    from lrstats.inference import analyse
 
     out = out or sys.stdout
-    analysis = analyse(frame, rng=seed, n_resamples=n_resamples)
-    t_table = analysis.summary.to_frame()
-    if analysis.bootstrap is not None:
-        bca_table = analysis.bootstrap.to_frame()
-    else:  # the BCa summary could not run; its reason is in analysis.unavailable
-        bca_table = t_table.assign(ci_low=np.nan, ci_high=np.nan)
-
-    def interval(low: pd.Series, high: pd.Series) -> list[str]:
-        return [f"[{lo:+.4g}, {hi:+.4g}]" for lo, hi in zip(low, high, strict=True)]
-
-    shown = pd.DataFrame(
-        {
-            "lr": [f"{lr:.3g}" for lr in t_table["lr"]],
-            "n": t_table["n"],
-            "non-finite": t_table["n_nonfinite"],
-            "mean ΔL": [f"{m:+.4g}" for m in t_table["mean"]],
-            "95% t interval": interval(t_table["ci_low"], t_table["ci_high"]),
-            "95% BCa interval": interval(bca_table["ci_low"], bca_table["ci_high"]),
-            "P(ΔL<0)": [f"{p:.2f}" for p in t_table["p_decrease"]],
-        }
+    analysis = analyse(
+        frame,
+        response=response,
+        goal=goal,
+        at=at,
+        by=by,
+        confidence_level=confidence_level,
+        n_resamples=n_resamples,
+        rng=seed,
     )
-    print(
-        "Change of loss after one step, ΔL = post − pre, per learning rate "
-        f"(BCa: {n_resamples} replicate resamples):",
-        file=out,
-    )
-    print(shown.to_string(index=False), file=out)
-    finite = t_table[t_table["n_nonfinite"] == 0]
-    if len(finite):
-        best = finite.loc[finite["mean"].idxmin()]
-        print(
-            f"\nLowest mean ΔL: lr = {best['lr']:.4g} (mean {best['mean']:+.4g}, "
-            f"95% t interval [{best['ci_low']:+.4g}, {best['ci_high']:+.4g}])",
-            file=out,
-        )
-    diverging = t_table.loc[t_table["n_nonfinite"] > 0, "lr"]
-    if len(diverging):
-        print(f"Diverging (non-finite losses) from lr = {diverging.min():.3g}", file=out)
-
-    print(
-        "\nSelected learning rates, with 95% bootstrap intervals over "
-        f"{n_resamples} replicate resamples:",
-        file=out,
-    )
-    for rule, selection in analysis.selections.items():
-        if np.isfinite(selection.lr):
-            print(
-                f"  {rule:<10} lr = {selection.lr:<10.4g} "
-                f"[{selection.ci_low:.4g}, {selection.ci_high:.4g}]",
-                file=out,
-            )
-        else:
-            print(f"  {rule:<10} no learning rate qualifies", file=out)
-    for reason in analysis.unavailable:
-        print(f"  not available: {reason}", file=out)
+    print(analysis.summary(), file=out)
     return analysis
 
 
 def save_and_report(
-    frame: Any, analysis: Any, out_dir: Path, *, report: bool, out: Any = None
-) -> None:
-    """Write the frame with the analysis' results, and the report drawn from the same analysis."""
+    frame: Any,
+    analysis: Any,
+    out_dir: Path,
+    *,
+    report: bool,
+    bundle_name: str = "frame.parquet",
+    report_dir: str = "report",
+    formats: tuple[str, ...] = ("png", "svg"),
+    out: Any = None,
+) -> Path | None:
+    """Write the bundle (frame, provenance, results) once, then the report drawn from the analysis.
+
+    Returns the path of the report's ``index.html`` (None without a report).
+    """
+    import os
+
     from lrstats.io import save_results
 
     out = out or sys.stdout
     out_dir.mkdir(parents=True, exist_ok=True)
     path = save_results(
-        frame, out_dir / "frame.parquet", results=analysis.results(), command=command_line()
+        frame, out_dir / bundle_name, results=analysis.results, command=command_line()
     )
     print(f"\nFrame and results written to {path}", file=out)
-    if report:
-        from lrstats.presentation import write_report
+    if not report:
+        return None
+    from lrstats.presentation.report import write_report
 
-        index = write_report(frame, out_dir / "report", analysis=analysis, command=command_line())
-        print(f"Report written to {index}", file=out)
+    target = out_dir / report_dir
+    index = write_report(
+        analysis,
+        target,
+        formats=formats,
+        bundle=Path(os.path.relpath(path, target)).as_posix(),
+    )
+    print(f"Report written to {index}", file=out)
+    return index

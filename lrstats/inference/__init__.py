@@ -3,10 +3,16 @@
 Everything here uses numpy, scipy, statsmodels and pandas only (never TensorFlow) and
 works on any frame with columns ``lr``, ``replicate`` and a response: ``pre``/``post``
 losses (ΔL frames from the sampler) or any numeric column (e.g. ``val_loss`` of a
-sensitivity sweep).
+sensitivity sweep), optionally with a trajectory index (``step``/``epoch``, reduced by
+``at=``) and factor columns (analysed per level with ``by=``). ``goal=`` says whether
+lower or higher is better. Every function reduces its frame with :func:`reduce_frame`.
 
 Functions
 ---------
+analyse
+    Every analysis of a frame at once: a frozen :class:`Analysis`.
+reduce_frame
+    One row per run: ``at=`` applied to a trajectory, ``by=`` columns kept.
 summarize
     Per-lr mean, sd, se, median, t or bootstrap interval, probability of decrease.
 compare_to_best
@@ -26,8 +32,18 @@ The bootstrap always resamples whole replicates, so comparisons between lrs stay
 """
 
 from lrstats.inference._bootstrap import DegenerateDataWarning
-from lrstats.inference._frame import response_values
-from lrstats.inference._results import Comparison, Selection, ShapeFit, Summary, UTestResult
+from lrstats.inference._frame import is_loss_change, response_values
+from lrstats.inference._reduce import GOALS, IncompleteGridWarning, reduce_frame
+from lrstats.inference._results import (
+    ByLevel,
+    Comparison,
+    Selection,
+    Selections,
+    ShapeFit,
+    Summary,
+    UTestResult,
+)
+from lrstats.inference.analysis import DEFAULT_RULES, DEFAULT_SHAPES, Analysis, analyse
 from lrstats.inference.compare import compare_to_best
 from lrstats.inference.select import RULES, NoSelectionWarning, select_all, select_lr
 from lrstats.inference.shape import SHAPE_KINDS, ShapeWarning, fit_shape, lowess
@@ -35,20 +51,30 @@ from lrstats.inference.summary import METHODS, summarize
 from lrstats.inference.utest import u_test
 
 __all__ = [
+    "DEFAULT_RULES",
+    "DEFAULT_SHAPES",
+    "GOALS",
     "METHODS",
     "RULES",
     "SHAPE_KINDS",
+    "Analysis",
+    "ByLevel",
     "Comparison",
     "DegenerateDataWarning",
+    "IncompleteGridWarning",
     "NoSelectionWarning",
     "Selection",
+    "Selections",
     "ShapeFit",
     "ShapeWarning",
     "Summary",
     "UTestResult",
+    "analyse",
     "compare_to_best",
     "fit_shape",
+    "is_loss_change",
     "lowess",
+    "reduce_frame",
     "response_values",
     "select_all",
     "select_lr",

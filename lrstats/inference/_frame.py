@@ -8,11 +8,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["DERIVED_RESPONSES", "ReplicateMatrix", "replicate_matrix", "response_values"]
+__all__ = [
+    "DERIVED_RESPONSES",
+    "ReplicateMatrix",
+    "is_loss_change",
+    "replicate_matrix",
+    "response_values",
+]
 
 #: Responses computed from ``pre`` and ``post``; any other name is a column of the frame.
 DERIVED_RESPONSES = ("delta", "relative", "log_ratio")
 _KEYS = ("lr", "replicate")
+
+
+def is_loss_change(response: str) -> bool:
+    """True for the one-step loss changes (``delta``, ``relative``, ``log_ratio``).
+
+    Only these have a meaningful sign (negative: the loss went down), so only they get
+    ``p_decrease``, the sign rules, the ``local`` one-step fit and a zero line.
+    """
+    return response in DERIVED_RESPONSES
 
 
 def _check_frame(frame: Any) -> pd.DataFrame:
@@ -49,7 +64,8 @@ def response_values(frame: pd.DataFrame, response: str = "delta") -> pd.Series:
     response : str, default "delta"
         ``"delta"``: ``post - pre`` (the one-step loss change ΔL), or the frame's own
         ``delta`` column when it has one (frames imported from autolrtuner record ΔL
-        itself, and ``post - pre`` would only reproduce it up to rounding);
+        itself, and ``post - pre`` would only reproduce it up to rounding; the same holds
+        for a ``relative`` or ``log_ratio`` column, e.g. of a reduced frame);
         ``"relative"``: ``post / pre - 1``;
         ``"log_ratio"``: ``log(post) - log(pre)``;
         any other string: that numeric column, e.g. ``"val_loss"`` of a sensitivity sweep.
@@ -70,8 +86,8 @@ def response_values(frame: pd.DataFrame, response: str = "delta") -> pd.Series:
     frame = _check_frame(frame)
     if not isinstance(response, str):
         raise TypeError(f"`response` must be a string. Received: response={response!r}")
-    if response == "delta" and "delta" in frame.columns:
-        values = _numeric(frame, "delta")
+    if response in DERIVED_RESPONSES and response in frame.columns:
+        values = _numeric(frame, response)
     elif response in DERIVED_RESPONSES:
         missing = [column for column in ("pre", "post") if column not in frame.columns]
         if missing:
@@ -101,16 +117,32 @@ def response_values(frame: pd.DataFrame, response: str = "delta") -> pd.Series:
 
 @dataclass(frozen=True, eq=False)
 class ReplicateMatrix:
-    """The response as a replicates × lrs matrix (rows: replicates, columns: lrs ascending)."""
+    """The response as a replicates × lrs matrix (rows: replicates, columns: lrs ascending).
 
-    values: np.ndarray  # (M, K) float64, non-finite kept
+    ``present`` marks the cells the frame has (an unfinished sweep leaves some out); a
+    missing cell holds NaN in ``values`` but is never counted as divergence.
+    """
+
+    values: np.ndarray  # (M, K) float64, non-finite kept, NaN where missing
     lrs: np.ndarray  # (K,) ascending
     replicates: np.ndarray  # (M,) sorted ids
     response: str
+    present: np.ndarray | None = None  # (M, K) bool; None: complete grid
 
     @property
     def finite(self) -> np.ndarray:
         return np.isfinite(self.values)
+
+    @property
+    def observed(self) -> np.ndarray:
+        """(M, K) bool: the cell is in the frame (finite or not)."""
+        if self.present is None:
+            return np.ones(self.values.shape, dtype=bool)
+        return self.present
+
+    @property
+    def complete(self) -> bool:
+        return self.present is None or bool(self.present.all())
 
     @property
     def n_replicates(self) -> int:
@@ -121,9 +153,33 @@ class ReplicateMatrix:
         return self.values.shape[1]
 
     @property
+    def n_observed(self) -> np.ndarray:
+        """(K,) int: replicates the frame has at each lr."""
+        return self.observed.sum(axis=0)
+
+    @property
     def diverging(self) -> np.ndarray:
-        """(K,) bool: the lr has at least one non-finite value."""
-        return ~self.finite.all(axis=0)
+        """(K,) bool: the lr has at least one non-finite value among its observed cells."""
+        return (self.observed & ~self.finite).any(axis=0)
+
+    def complete_cases(self) -> tuple[ReplicateMatrix, int]:
+        """The replicates observed at every lr, and how many were dropped.
+
+        Paired methods that use every lr at once (selection rules, shape fits, the U
+        test) run on these; nothing is imputed.
+        """
+        if self.complete:
+            return self, 0
+        keep = self.observed.all(axis=1)
+        return (
+            ReplicateMatrix(
+                values=self.values[keep],
+                lrs=self.lrs,
+                replicates=self.replicates[keep],
+                response=self.response,
+            ),
+            int((~keep).sum()),
+        )
 
     def below_divergence(self) -> np.ndarray:
         """(K,) bool: lrs smaller than the smallest diverging lr."""
@@ -136,14 +192,16 @@ class ReplicateMatrix:
 def replicate_matrix(
     frame: pd.DataFrame, response: str = "delta", *, min_replicates: int = 2, min_lrs: int = 1
 ) -> ReplicateMatrix:
-    """Validate a tidy frame and pivot its response to a complete replicates × lrs matrix.
+    """Validate a tidy frame (one row per run) and pivot its response to a replicates × lrs matrix.
+
+    Cells the frame lacks (an incomplete grid) are marked in ``present``; nothing is imputed.
 
     Raises
     ------
     ValueError
         Missing columns, unknown response, non-positive or non-finite lrs, missing
-        replicate ids, duplicated ``(lr, replicate)`` rows, an incomplete grid, fewer than
-        ``min_replicates`` replicates or fewer than ``min_lrs`` lrs.
+        replicate ids, duplicated ``(lr, replicate)`` rows, fewer than ``min_replicates``
+        replicates or fewer than ``min_lrs`` lrs.
     """
     values = response_values(frame, response).to_numpy()
     lr = _numeric(frame, "lr")
@@ -168,24 +226,19 @@ def replicate_matrix(
             "`frame` must have one row per (lr, replicate). Received: duplicated rows, e.g. "
             f"lr={lrs[first % n_lrs]!r}, replicate={replicates[first // n_lrs]!r}"
         )
-    if (counts == 0).any():
-        first = int(np.argmax(counts == 0))
-        raise ValueError(
-            "`frame` must hold a complete (replicate × lr) grid. Received: "
-            f"{int((counts == 0).sum())} missing cells, e.g. lr={lrs[first % n_lrs]!r}, "
-            f"replicate={replicates[first // n_lrs]!r}"
-        )
     if n_replicates < min_replicates:
         raise ValueError(
             f"`frame` must have at least {min_replicates} replicates. Received: {n_replicates}"
         )
     if n_lrs < min_lrs:
         raise ValueError(f"`frame` must have at least {min_lrs} lrs. Received: {n_lrs}")
-    matrix = np.empty(n_replicates * n_lrs, dtype=np.float64)
+    matrix = np.full(n_replicates * n_lrs, np.nan, dtype=np.float64)
     matrix[cell] = values
+    present = None if (counts > 0).all() else (counts > 0).reshape(n_replicates, n_lrs)
     return ReplicateMatrix(
         values=matrix.reshape(n_replicates, n_lrs),
         lrs=lrs,
         replicates=replicates,
         response=response,
+        present=present,
     )

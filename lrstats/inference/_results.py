@@ -3,14 +3,26 @@
 Every public function of :mod:`lrstats.inference` returns one of these frozen
 dataclasses (statsmodels style): the numbers are stored raw, ``to_frame()``
 gives the tidy table, ``_repr_html_`` shows it in a notebook, and the drawing
-and export methods import :mod:`lrstats.presentation` lazily, so the
-inference layer never imports matplotlib.
+and export methods import :mod:`lrstats.presentation` lazily (one explicit import
+per method), so the inference layer never imports matplotlib.
+
+What ``to_frame()`` means, per class:
+
+- :class:`Summary`, :class:`Comparison`: the per-lr table, one row per lr;
+- :class:`Selection`, :class:`UTestResult`: one row;
+- :class:`ShapeFit`: the fitted curve (one row per curve point); its one-row
+  ``summary_frame()`` holds the optimum and its interval;
+- :class:`Selections`: one row per rule (the rows of :meth:`Selection.to_frame`);
+- :class:`ByLevel`: the ``to_frame()`` of every level, stacked.
+
+A result computed on one level of ``by=`` carries that level in ``level`` (a dict of
+column → value), and its ``to_frame()`` starts with those columns.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,19 +30,29 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "ByLevel",
     "Comparison",
     "Selection",
+    "Selections",
     "ShapeFit",
     "Summary",
     "UTestResult",
 ]
 
 
+def with_level(frame: pd.DataFrame, level: Mapping[str, Any]) -> pd.DataFrame:
+    """``frame`` with the level's columns first (the frame itself when there is no level)."""
+    if not level:
+        return frame
+    out = frame.copy()
+    for position, (column, value) in enumerate(level.items()):
+        out.insert(position, column, [value] * len(out))
+    return out
+
+
 class _ResultMixin:
     """Shared behaviour: tables, HTML and lazy delegation to the presentation layer."""
 
-    #: Suffix of the plot function in :mod:`lrstats.presentation.plots` (``plot_<kind>``).
-    _plot_kind: str = ""
     #: Title shown by ``_repr_html_``.
     _title: str = ""
 
@@ -45,36 +67,39 @@ class _ResultMixin:
     def _header(self) -> str:
         return self._title or type(self).__name__
 
+    def _level_text(self) -> str:
+        level = getattr(self, "level", None) or {}
+        return "".join(f", {k}={v}" for k, v in level.items())
+
     def _repr_html_(self) -> str:
         frame = self.summary_frame()
         body = frame.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="NaN")
-        return f"<div><strong>{self._header()}</strong>{body}</div>"
+        return f"<div><strong>{self._header()}{self._level_text()}</strong>{body}</div>"
 
-    # -- lazy delegation ---------------------------------------------------------------------
-    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
-        """Draw the result with ``lrstats.presentation.plots.plot_<kind>`` (imported lazily)."""
-        plots = importlib.import_module("lrstats.presentation.plots")
-        return getattr(plots, f"plot_{self._plot_kind}")(self, ax=ax, **kwargs)
-
-    def _table(self, function: str, *args: Any, **kwargs: Any) -> Any:
-        tables = importlib.import_module("lrstats.presentation.tables")
-        return getattr(tables, function)(self, *args, **kwargs)
-
+    # -- lazy delegation to lrstats.presentation.tables ---------------------------------------
     def to_latex(self, **kwargs: Any) -> str:
         """LaTeX table (``lrstats.presentation.tables.to_latex``)."""
-        return self._table("to_latex", **kwargs)
+        from lrstats.presentation.tables import to_latex
+
+        return to_latex(self, **kwargs)
 
     def to_markdown(self, **kwargs: Any) -> str:
         """Markdown table (``lrstats.presentation.tables.to_markdown``)."""
-        return self._table("to_markdown", **kwargs)
+        from lrstats.presentation.tables import to_markdown
+
+        return to_markdown(self, **kwargs)
 
     def to_csv(self, path_or_buf: Any = None, **kwargs: Any) -> str | None:
         """CSV (``lrstats.presentation.tables.to_csv``); returns the text when no path is given."""
-        return self._table("to_csv", path_or_buf, **kwargs)
+        from lrstats.presentation.tables import to_csv
+
+        return to_csv(self, path_or_buf, **kwargs)
 
     def to_html(self, **kwargs: Any) -> str:
         """HTML table (``lrstats.presentation.tables.to_html``)."""
-        return self._table("to_html", **kwargs)
+        from lrstats.presentation.tables import to_html
+
+        return to_html(self, **kwargs)
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,6 +123,13 @@ class Summary(_ResultMixin):
         Bootstrap resamples (0 for ``method="t"``).
     n_replicates : int
         Number of replicates in the frame.
+    level : dict
+        The ``by=`` level (column → value); empty without ``by``.
+
+    Notes
+    -----
+    ``p_decrease*`` exist only for loss changes (``delta``, ``relative``,
+    ``log_ratio``); the table of any other response has no such columns.
     """
 
     table: pd.DataFrame
@@ -106,9 +138,15 @@ class Summary(_ResultMixin):
     confidence_level: float
     n_resamples: int
     n_replicates: int
+    level: dict = field(default_factory=dict)
 
-    _plot_kind = "summary"
     _title = "Per-lr summary"
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """The curve (``lrstats.presentation.plots.plot_summary``, imported lazily)."""
+        from lrstats.presentation.plots import plot_summary
+
+        return plot_summary(self, ax=ax, **kwargs)
 
     @property
     def lrs(self) -> np.ndarray:
@@ -121,8 +159,8 @@ class Summary(_ResultMixin):
         return self.table.loc[self.table["n_nonfinite"] > 0, "lr"].to_numpy()
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-lr table (a copy)."""
-        return self.table.copy()
+        """The per-lr table (a copy), after the ``by=`` level columns if any."""
+        return with_level(self.table.copy(), self.level)
 
     def _header(self) -> str:
         return (
@@ -143,10 +181,17 @@ class Comparison(_ResultMixin):
         two-sided), ``pvalue_holm`` (Holm-adjusted over the other lrs) and
         ``indistinguishable`` (``pvalue_holm >= 1 - confidence_level``). The best lr's own
         row has ``diff = 0`` and NaN p-values, and is ``indistinguishable``.
+        ``n`` counts the pairs used, ``n_dropped`` the replicates observed at only one
+        of the two lrs (an incomplete grid; their pairs are left out, nothing is imputed).
     best_lr : float
+        The lr with the best mean (lowest for ``goal="minimize"``, highest for
+        ``"maximize"``) among the lrs without non-finite values.
     response, method : str
     confidence_level : float
     n_resamples, n_replicates : int
+    goal : str
+    level : dict
+        The ``by=`` level (column → value); empty without ``by``.
     """
 
     table: pd.DataFrame
@@ -156,8 +201,14 @@ class Comparison(_ResultMixin):
     confidence_level: float
     n_resamples: int
     n_replicates: int
+    goal: str = "minimize"
+    level: dict = field(default_factory=dict)
 
-    _plot_kind = "comparison"
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Differences from the best (``lrstats.presentation.plots.plot_comparison``)."""
+        from lrstats.presentation.plots import plot_comparison
+
+        return plot_comparison(self, ax=ax, **kwargs)
 
     @property
     def indistinguishable_lrs(self) -> np.ndarray:
@@ -165,8 +216,8 @@ class Comparison(_ResultMixin):
         return self.table.loc[self.table["indistinguishable"], "lr"].to_numpy()
 
     def to_frame(self) -> pd.DataFrame:
-        """The comparison table (a copy)."""
-        return self.table.copy()
+        """The per-lr comparison table (a copy), after the ``by=`` level columns if any."""
+        return with_level(self.table.copy(), self.level)
 
     def _header(self) -> str:
         return (
@@ -198,9 +249,16 @@ class Selection(_ResultMixin):
     n_resamples : int
     response : str
     params : dict
-        Rule options actually used (e.g. ``penalty``, ``q``).
+        Rule options actually used (``penalty`` for ``"penalized"``,
+        ``min_p_decrease`` for ``"max_safe"``).
     n_no_selection : int
         Resamples in which no lr qualified (left out of ``frequencies``).
+    goal : str
+        ``"minimize"`` or ``"maximize"``: the direction the rule took as better.
+    n_dropped : int
+        Replicates left out because the frame lacks them at some lr (incomplete grid).
+    level : dict
+        The ``by=`` level (column → value); empty without ``by``.
     """
 
     rule: str
@@ -214,8 +272,15 @@ class Selection(_ResultMixin):
     response: str
     params: dict = field(default_factory=dict)
     n_no_selection: int = 0
+    goal: str = "minimize"
+    n_dropped: int = 0
+    level: dict = field(default_factory=dict)
 
-    _plot_kind = "selection"
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Selection frequencies (``lrstats.presentation.plots.plot_selection``)."""
+        from lrstats.presentation.plots import plot_selection
+
+        return plot_selection(self, ax=ax, **kwargs)
 
     @property
     def stability(self) -> float:
@@ -225,8 +290,9 @@ class Selection(_ResultMixin):
         return float(self.frequencies.get(self.lr, 0.0))
 
     def to_frame(self) -> pd.DataFrame:
-        """One row: ``rule, lr, ci_low, ci_high, stability, confidence_level, n_resamples, response``."""
-        return pd.DataFrame(
+        """One row: ``[*level], rule, lr, ci_low, ci_high, stability, confidence_level,
+        n_resamples, response, goal, n_dropped``."""
+        frame = pd.DataFrame(
             {
                 "rule": [self.rule],
                 "lr": [self.lr],
@@ -236,8 +302,11 @@ class Selection(_ResultMixin):
                 "confidence_level": [self.confidence_level],
                 "n_resamples": [self.n_resamples],
                 "response": [self.response],
+                "goal": [self.goal],
+                "n_dropped": [self.n_dropped],
             }
         )
+        return with_level(frame, self.level)
 
     def _header(self) -> str:
         return f"Selection by rule {self.rule!r}"
@@ -267,6 +336,12 @@ class ShapeFit(_ResultMixin):
     break_even_lr, break_even_ci_low, break_even_ci_high : float
         ``kind="local"`` only (NaN otherwise): the lr where the expected change is zero again.
     n_resamples : int
+    goal : str
+        ``"minimize"``: ``optimum_lr`` minimizes the curve; ``"maximize"``: maximizes it.
+    n_dropped : int
+        Replicates left out because the frame lacks them at some lr (incomplete grid).
+    level : dict
+        The ``by=`` level (column → value); empty without ``by``.
     """
 
     kind: str
@@ -282,16 +357,42 @@ class ShapeFit(_ResultMixin):
     break_even_ci_low: float = math.nan
     break_even_ci_high: float = math.nan
     n_resamples: int = 0
+    goal: str = "minimize"
+    n_dropped: int = 0
+    level: dict = field(default_factory=dict)
 
-    _plot_kind = "shape"
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """The fitted curve (``lrstats.presentation.plots.plot_shape``, imported lazily)."""
+        from lrstats.presentation.plots import plot_shape
+
+        return plot_shape(self, ax=ax, **kwargs)
 
     def to_frame(self) -> pd.DataFrame:
-        """The fitted curve (a copy)."""
-        return self.curve.copy()
+        """The fitted curve (``lr, fitted`` and pointwise ``ci_low, ci_high``; a copy)."""
+        return with_level(self.curve.copy(), self.level)
 
     def summary_frame(self) -> pd.DataFrame:
-        """The intervals table (``quantity, method, estimate, ci_low, ci_high``)."""
-        return self.intervals.copy()
+        """One row: ``[*level], kind, optimum_lr, ci_low, ci_high, break_even_lr, ...``."""
+        frame = pd.DataFrame(
+            {
+                "kind": [self.kind],
+                "optimum_lr": [self.optimum_lr],
+                "ci_low": [self.ci_low],
+                "ci_high": [self.ci_high],
+                "break_even_lr": [self.break_even_lr],
+                "break_even_ci_low": [self.break_even_ci_low],
+                "break_even_ci_high": [self.break_even_ci_high],
+                "confidence_level": [self.confidence_level],
+                "response": [self.response],
+                "goal": [self.goal],
+                "n_dropped": [self.n_dropped],
+            }
+        )
+        return with_level(frame, self.level)
+
+    def intervals_frame(self) -> pd.DataFrame:
+        """Every interval computed (``quantity, method, estimate, ci_low, ci_high``)."""
+        return with_level(self.intervals.copy(), self.level)
 
     def _header(self) -> str:
         return (
@@ -325,6 +426,13 @@ class UTestResult(_ResultMixin):
     confidence_level : float
     response : str
     n_replicates : int
+    goal : str
+        ``"minimize"`` tests a U shape, ``"maximize"`` an inverted U (slopes and t
+        statistics are then those of the negated response).
+    n_dropped : int
+        Replicates left out because the frame lacks them at some lr (incomplete grid).
+    level : dict
+        The ``by=`` level (column → value); empty without ``by``.
     """
 
     statistic: float
@@ -342,9 +450,17 @@ class UTestResult(_ResultMixin):
     confidence_level: float
     response: str
     n_replicates: int
+    goal: str = "minimize"
+    n_dropped: int = 0
+    level: dict = field(default_factory=dict)
 
-    _plot_kind = "utest"
     _title = "Lind–Mehlum U test"
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """The fitted quadratic (``lrstats.presentation.plots.plot_utest``, imported lazily)."""
+        from lrstats.presentation.plots import plot_utest
+
+        return plot_utest(self, ax=ax, **kwargs)
 
     def to_frame(self) -> pd.DataFrame:
         """One row with every field."""
@@ -364,5 +480,119 @@ class UTestResult(_ResultMixin):
             "confidence_level",
             "response",
             "n_replicates",
+            "goal",
+            "n_dropped",
         ]
-        return pd.DataFrame({name: [getattr(self, name)] for name in names})
+        return with_level(
+            pd.DataFrame({name: [getattr(self, name)] for name in names}), self.level
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Selections(_ResultMixin):
+    """Several selection rules run on the same frame (:func:`lrstats.select_all`).
+
+    Attributes
+    ----------
+    selections : dict of str to Selection
+        By rule, in the order asked for.
+    level : dict
+        The ``by=`` level (column → value); empty without ``by``.
+
+    ``to_frame()`` has one row per rule (the rows of :meth:`Selection.to_frame`);
+    ``selections["ucb"]`` (or ``result["ucb"]``) is one rule's full result.
+    """
+
+    selections: dict
+    level: dict = field(default_factory=dict)
+
+    _title = "Selected learning rates"
+
+    def __getitem__(self, rule: str) -> Selection:
+        return self.selections[rule]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.selections)
+
+    def __len__(self) -> int:
+        return len(self.selections)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per rule."""
+        return pd.concat([s.to_frame() for s in self.selections.values()], ignore_index=True)
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Every rule's frequencies (``lrstats.presentation.plots.plot_selection``)."""
+        from lrstats.presentation.plots import plot_selection
+
+        return plot_selection(list(self.selections.values()), ax=ax, **kwargs)
+
+
+@dataclass(frozen=True, eq=False)
+class ByLevel(_ResultMixin):
+    """One result per level of ``by=``: what every inference function returns with ``by``.
+
+    Attributes
+    ----------
+    by : tuple of str
+        The factor columns.
+    results : dict
+        Level (a tuple of values, in the order of ``by``) → the result on that level,
+        whose ``level`` attribute holds the same values by column.
+
+    ``to_frame()`` stacks the levels' ``to_frame()`` (each starts with the ``by``
+    columns); ``summary_frame()`` stacks their ``summary_frame()``. ``result[level]``
+    (a tuple, or a plain value with one ``by`` column) is one level's result.
+    """
+
+    by: tuple
+    results: dict
+
+    def __getitem__(self, level: Any) -> Any:
+        key = level if isinstance(level, tuple) else (level,)
+        return self.results[key]
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def items(self) -> Any:
+        return self.results.items()
+
+    def values(self) -> Any:
+        return self.results.values()
+
+    @property
+    def kind(self) -> str:
+        """The class name of the per-level results."""
+        first = next(iter(self.results.values()), None)
+        return type(first).__name__ if first is not None else ""
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every level's ``to_frame()``, stacked (the ``by`` columns first)."""
+        return pd.concat([r.to_frame() for r in self.results.values()], ignore_index=True)
+
+    def summary_frame(self) -> pd.DataFrame:
+        """Every level's ``summary_frame()``, stacked."""
+        return pd.concat([r.summary_frame() for r in self.results.values()], ignore_index=True)
+
+    def _header(self) -> str:
+        return f"{self.kind} by {', '.join(self.by)} ({len(self.results)} levels)"
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Every level's result in one axes (``lrstats.presentation.plots.plot_levels``)."""
+        from lrstats.presentation.plots import plot_levels
+
+        return plot_levels(self, ax=ax, **kwargs)
+
+
+def by_levels(by: tuple[str, ...], results: list[Any]) -> Any:
+    """The single result without ``by``, a :class:`ByLevel` with it."""
+    if not by:
+        return results[0]
+    return ByLevel(
+        by=tuple(by),
+        results={tuple(r.level[c] for c in by): r for r in results},
+    )

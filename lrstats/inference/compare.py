@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -17,8 +18,14 @@ from lrstats.inference._bootstrap import (
     resampled_means,
     warn_degenerate,
 )
-from lrstats.inference._frame import replicate_matrix
-from lrstats.inference._results import Comparison
+from lrstats.inference._frame import ReplicateMatrix
+from lrstats.inference._reduce import (
+    IncompleteGridWarning,
+    check_by,
+    level_generators,
+    prepare,
+)
+from lrstats.inference._results import Comparison, by_levels
 from lrstats.inference.summary import _check_common, column_statistics, finite_sd
 
 __all__ = ["compare_to_best"]
@@ -40,8 +47,13 @@ def holm(pvalues: np.ndarray) -> np.ndarray:
     return adjusted
 
 
-def best_index(mean: np.ndarray, diverging: np.ndarray) -> int:
-    """Index of the lowest mean among non-diverging lrs (among all lrs if every lr diverges)."""
+def best_index(mean: np.ndarray, diverging: np.ndarray, goal: str = "minimize") -> int:
+    """Index of the best mean among non-diverging lrs (among all lrs if every lr diverges).
+
+    The lowest mean for ``goal="minimize"``, the highest for ``"maximize"``.
+    """
+    if goal == "maximize":
+        mean = -np.asarray(mean, dtype=np.float64)
     candidates = np.where(~diverging & np.isfinite(mean), mean, np.inf)
     if not np.isfinite(candidates).any():
         candidates = np.where(np.isfinite(mean), mean, np.inf)
@@ -54,19 +66,30 @@ def compare_to_best(
     frame: pd.DataFrame,
     *,
     response: str = "delta",
+    goal: str = "minimize",
+    at: str | int = "final",
+    by: str | list[str] | None = None,
     confidence_level: float = 0.95,
     method: str = "t",
     n_resamples: int = 9999,
     rng: Any = None,
 ) -> Comparison:
-    """Compare every lr with the best one (lowest mean) on within-replicate differences.
+    """Compare every lr with the best one (best mean) on within-replicate differences.
 
     Parameters
     ----------
     frame : pandas.DataFrame
-        Tidy frame (``lr``, ``replicate`` and the response), complete grid.
+        Tidy frame (``lr``, ``replicate`` and the response; optionally a trajectory
+        index and factor columns).
     response : str, default "delta"
         See :func:`response_values`.
+    goal : {"minimize", "maximize"}, default "minimize"
+        The best lr has the lowest mean (``"minimize"``) or the highest (``"maximize"``,
+        e.g. for accuracy).
+    at : {"final", "best"} or int, default "final"
+        How a trajectory becomes one value per run (see :func:`reduce_frame`).
+    by : str or list of str, optional
+        Factor column(s): one comparison per level (a :class:`ByLevel`).
     confidence_level : float, default 0.95
         Level of the intervals; ``1 - confidence_level`` is the familywise error rate of
         the Holm-adjusted tests behind ``indistinguishable``.
@@ -79,14 +102,16 @@ def compare_to_best(
 
     Returns
     -------
-    Comparison
+    Comparison or ByLevel
         ``table``: ``lr, diff, ci_low, ci_high, pvalue, pvalue_holm, indistinguishable``
-        (plus ``n`` pairs and ``diverging``), one row per lr; ``best_lr``.
+        (plus ``n`` pairs, ``n_dropped`` and ``diverging``), one row per lr; ``best_lr``.
 
     Notes
     -----
-    The best lr ``k*`` has the lowest mean response among the lrs without non-finite
-    values. For every other lr, ``d_r = y_{rk} - y_{rk*}`` over the replicates where both
+    The best lr ``k*`` has the best mean response among the lrs without non-finite
+    values. On an incomplete grid each lr is paired with the best over the replicates
+    observed at both; ``n_dropped`` counts the replicates observed at only one of the
+    two (an :class:`IncompleteGridWarning` says so), and nothing is imputed. For every other lr, ``d_r = y_{rk} - y_{rk*}`` over the replicates where both
     are finite; ``diff = d̄``; the paired t statistic is ``d̄ / (s_d / √n)`` with ``n - 1``
     degrees of freedom (two-sided p-value). The bootstrap resamples replicates, so the
     pairing is kept. The K − 1 p-values are adjusted by Holm's (1979) step-down method
@@ -113,10 +138,47 @@ def compare_to_best(
     """
     confidence_level, method, n_resamples = _check_common(confidence_level, method, n_resamples)
     generator = as_rng(rng)
-    matrix = replicate_matrix(frame, response, min_lrs=2)
+    levels = prepare(frame, response=response, goal=goal, at=at, by=by, min_lrs=2)
+    results = [
+        _compare(
+            level.matrix,
+            response=response,
+            goal=goal,
+            confidence_level=confidence_level,
+            method=method,
+            n_resamples=n_resamples,
+            generator=stream,
+            level=level.key,
+        )
+        for level, stream in zip(levels, level_generators(generator, levels), strict=True)
+    ]
+    return by_levels(check_by(by, frame), results)
+
+
+def _compare(
+    matrix: ReplicateMatrix,
+    *,
+    response: str,
+    goal: str,
+    confidence_level: float,
+    method: str,
+    n_resamples: int,
+    generator: np.random.Generator,
+    level: dict[str, Any],
+) -> Comparison:
     point = column_statistics(matrix)
     diverging = matrix.diverging
-    best = best_index(point["mean"], diverging)
+    best = best_index(point["mean"], diverging, goal)
+    observed = matrix.observed
+    n_dropped = (observed ^ observed[:, [best]]).sum(axis=0)
+    if n_dropped.any():
+        warnings.warn(
+            f"compare_to_best: the grid is incomplete; pairs with the best lr leave out up to "
+            f"{int(n_dropped.max())} of {matrix.n_replicates} replicates (see `n_dropped`; "
+            "nothing is imputed).",
+            IncompleteGridWarning,
+            stacklevel=3,
+        )
 
     with np.errstate(invalid="ignore"):
         differences = matrix.values - matrix.values[:, [best]]
@@ -173,6 +235,7 @@ def compare_to_best(
             "pvalue_holm": adjusted,
             "indistinguishable": indistinguishable,
             "n": n.astype(np.int64),
+            "n_dropped": n_dropped.astype(np.int64),
             "diverging": diverging,
         }
     )
@@ -184,4 +247,6 @@ def compare_to_best(
         confidence_level=confidence_level,
         n_resamples=0 if method == "t" else n_resamples,
         n_replicates=matrix.n_replicates,
+        goal=goal,
+        level=dict(level),
     )

@@ -22,35 +22,59 @@ from lrstats.inference._bootstrap import (
     resampled_moments,
     wilson_lower,
 )
-from lrstats.inference._frame import replicate_matrix
-from lrstats.inference._results import Selection
+from lrstats.inference._frame import ReplicateMatrix, is_loss_change
+from lrstats.inference._reduce import check_by, level_generators, paired_cases, prepare
+from lrstats.inference._results import Selection, Selections, by_levels
 
 __all__ = ["RULES", "select_all", "select_lr"]
 
 #: Selection rules, in the order of the documentation.
 RULES = ("mean", "median", "penalized", "ucb", "one_se", "max_safe", "variance", "max")
 _ARGMIN_RULES = ("mean", "median", "penalized", "ucb", "variance")
-_OPTIONS = {"penalized": {"penalty": 1.0}, "max_safe": {"q": 0.9}}
+#: Rules on the sign of a loss change: they apply to ``delta``, ``relative`` and ``log_ratio`` only.
+SIGN_RULES = ("max_safe", "max")
 
 
 class NoSelectionWarning(RuntimeWarning):
     """No lr of the grid satisfies the rule; the selection is NaN."""
 
 
-def _check_options(rule: str, options: dict[str, Any]) -> dict[str, Any]:
-    allowed = _OPTIONS.get(rule, {})
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        accepted = ", ".join(f"`{name}`" for name in allowed) or "no options"
-        raise TypeError(
-            f"Rule {rule!r} accepts {accepted}. Received unexpected option(s): {unknown}"
-        )
-    params = {**allowed, **options}
-    if "penalty" in params:
-        params["penalty"] = check_real(params["penalty"], "penalty", low=0.0)
-    if "q" in params:
-        params["q"] = check_real(params["q"], "q", low=0.0, high=1.0, high_inclusive=False)
+_RULE_OPTIONS = {"penalty": ("penalized", 1.0), "min_p_decrease": ("max_safe", 0.9)}
+
+
+def _rule_options(rule: str, **given: Any) -> dict[str, Any]:
+    """The options of ``rule`` with their defaults; an option of another rule is refused."""
+    params: dict[str, Any] = {}
+    for name, (owner, default) in _RULE_OPTIONS.items():
+        value = given[name]
+        if owner != rule:
+            if value is not None:
+                raise TypeError(
+                    f"`{name}` applies to rule {owner!r} only. Received: {name}={value!r} with "
+                    f"rule={rule!r}"
+                )
+            continue
+        value = default if value is None else value
+        if name == "penalty":
+            params[name] = check_real(value, name, low=0.0)
+        else:
+            params[name] = check_real(value, name, low=0.0, high=1.0, high_inclusive=False)
     return params
+
+
+def check_sign_rule(rule: str, response: str, goal: str) -> None:
+    """Refuse a sign rule on a response that is not a loss change (or with ``goal="maximize"``)."""
+    if rule in SIGN_RULES and not is_loss_change(response):
+        raise ValueError(
+            f"Rule {rule!r} counts loss decreases (the sign of a loss change) and applies only "
+            f"to the responses 'delta', 'relative' and 'log_ratio'. Received: rule={rule!r} "
+            f"with response={response!r}"
+        )
+    if rule in SIGN_RULES and goal != "minimize":
+        raise ValueError(
+            f"Rule {rule!r} counts loss decreases and needs goal='minimize'. Received: "
+            f"rule={rule!r} with goal={goal!r}"
+        )
 
 
 def _statistics(values: np.ndarray, counts: np.ndarray | None, rule: str) -> dict[str, np.ndarray]:
@@ -104,7 +128,7 @@ def _choose(
         eligible = mean <= threshold[:, None]
     elif rule == "max_safe":
         scores = wilson_lower(st["n_decrease"], m, confidence_level)
-        eligible = scores >= params["q"]
+        eligible = scores >= params["min_p_decrease"]
     else:  # max: every value <= 0 (no replicate increased the loss)
         scores = st["n_increase"] / m
         eligible = st["n_increase"] == 0
@@ -117,21 +141,37 @@ def select_lr(
     *,
     rule: str = "ucb",
     response: str = "delta",
+    goal: str = "minimize",
+    at: str | int = "final",
+    by: str | list[str] | None = None,
     confidence_level: float = 0.95,
     n_resamples: int = 2000,
     rng: Any = None,
-    **options: Any,
+    penalty: float | None = None,
+    min_p_decrease: float | None = None,
 ) -> Selection:
     """Select a learning rate from the grid by a rule, with a bootstrap interval.
 
     Parameters
     ----------
     frame : pandas.DataFrame
-        Tidy frame (``lr``, ``replicate`` and the response), complete grid.
+        Tidy frame (``lr``, ``replicate`` and the response; optionally a trajectory index
+        and factor columns). On an incomplete grid the replicates observed at every lr are
+        used (an :class:`IncompleteGridWarning` says how many were left out).
     rule : str, default "ucb"
         One of :data:`RULES` (see Notes).
     response : str, default "delta"
-        See :func:`response_values`. Every rule treats *lower* as better.
+        See :func:`response_values`.
+    goal : {"minimize", "maximize"}, default "minimize"
+        Whether lower or higher is better. With ``"maximize"`` every argmin rule becomes
+        the argmax of the mirrored score (``"ucb"``: the highest lower bound,
+        ``"penalized"``: ``m_k - λ s_k``, ``"one_se"``: within one se *below* the best);
+        ``"variance"`` is the same. The sign rules ``"max_safe"`` and ``"max"`` need a
+        loss change and ``"minimize"``.
+    at : {"final", "best"} or int, default "final"
+        How a trajectory becomes one value per run (see :func:`reduce_frame`).
+    by : str or list of str, optional
+        Factor column(s): one selection per level (a :class:`ByLevel`).
     confidence_level : float, default 0.95
         Level of the interval for the selected lr, of ``"ucb"``'s bound and of
         ``"max_safe"``'s Wilson bound.
@@ -140,9 +180,11 @@ def select_lr(
         quantity, and the frequencies need less precision than interval end points, so
         the default is smaller than :func:`summarize`'s.
     rng : seed or numpy.random.Generator, optional
-    **options
-        ``penalty`` (λ ≥ 0, default 1) for ``"penalized"``; ``q`` (default 0.9) for
-        ``"max_safe"``. Other rules take no option.
+    penalty : float, optional
+        λ ≥ 0 of ``"penalized"``; None means 1. Any other rule refuses it.
+    min_p_decrease : float, optional
+        The probability of decrease ``"max_safe"`` requires, in [0, 1); None means 0.9.
+        Any other rule refuses it.
 
     Returns
     -------
@@ -174,7 +216,8 @@ def select_lr(
     training longer favours larger lrs and differences within noise do not matter.
 
     ``"max_safe"``: the largest lr whose probability of decrease is at least ``q`` with
-    confidence: one-sided Wilson lower bound ``L_k ≥ q`` with ``z = Φ⁻¹(level)``.
+    confidence: one-sided Wilson lower bound ``L_k ≥ q`` (``q = min_p_decrease``) with
+    ``z = Φ⁻¹(level)``.
     Right when the aim is the most aggressive lr that still decreases the loss on almost
     every batch. It needs enough replicates: with ``M`` all-decreasing replicates,
     ``L = M / (M + z²)``, so ``q = 0.9`` at 95 % needs ``M ≥ 25``.
@@ -213,26 +256,63 @@ def select_lr(
     rule = check_choice(rule, "rule", RULES)
     confidence_level = check_confidence_level(confidence_level)
     n_resamples = check_int(n_resamples, "n_resamples", minimum=1)
-    params = _check_options(rule, options)
+    params = _rule_options(rule, penalty=penalty, min_p_decrease=min_p_decrease)
+    if not isinstance(response, str):
+        raise TypeError(f"`response` must be a string. Received: response={response!r}")
+    check_sign_rule(rule, response, goal if isinstance(goal, str) else "")
     generator = as_rng(rng)
-    matrix = replicate_matrix(frame, response)
+    levels = prepare(frame, response=response, goal=goal, at=at, by=by)
+    results = [
+        _select(
+            level.matrix,
+            rule=rule,
+            response=response,
+            goal=goal,
+            confidence_level=confidence_level,
+            n_resamples=n_resamples,
+            generator=stream,
+            params=params,
+            level=level.key,
+        )
+        for level, stream in zip(levels, level_generators(generator, levels), strict=True)
+    ]
+    return by_levels(check_by(by, frame), results)
 
+
+def _select(
+    matrix: ReplicateMatrix,
+    *,
+    rule: str,
+    response: str,
+    goal: str,
+    confidence_level: float,
+    n_resamples: int,
+    generator: np.random.Generator,
+    params: dict[str, Any],
+    level: dict[str, Any],
+) -> Selection:
+    full = matrix
+    matrix, n_dropped = paired_cases(matrix, f"select_lr ({rule})")
+    extra = {"goal": goal, "n_dropped": n_dropped, "level": dict(level)}
+    # maximize = minimize the negated response; scores are reported in the response's
+    # own direction (variance: the sd, which negation does not change)
+    sign = -1.0 if goal == "maximize" else 1.0
     keep = ~matrix.diverging
-    values = matrix.values[:, keep]
+    values = sign * matrix.values[:, keep] if sign < 0 else matrix.values[:, keep]
     lrs = matrix.lrs[keep]
     m = matrix.n_replicates
-    scores = pd.Series(np.nan, index=pd.Index(matrix.lrs, name="lr"), name="score")
-    frequencies = pd.Series(0.0, index=pd.Index(matrix.lrs, name="lr"), name="frequency")
+    scores = pd.Series(np.nan, index=pd.Index(full.lrs, name="lr"), name="score")
+    frequencies = pd.Series(0.0, index=pd.Index(full.lrs, name="lr"), name="frequency")
     if not keep.any():
         warnings.warn(
             "Every lr diverges (has non-finite values); no lr can be selected.",
             NoSelectionWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         return Selection(
             rule=rule, lr=np.nan, ci_low=np.nan, ci_high=np.nan, frequencies=frequencies,
             scores=scores, confidence_level=confidence_level, n_resamples=n_resamples,
-            response=response, params=params, n_no_selection=n_resamples,
+            response=response, params=params, n_no_selection=n_resamples, **extra,
         )  # fmt: skip
 
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -241,13 +321,14 @@ def select_lr(
         )
         counts = resample_counts(generator, m, n_resamples)
         _, chosen = _choose(rule, _statistics(values, counts, rule), m, params, confidence_level)
-    scores[lrs] = original_scores[0]
+    mirrored = sign < 0 and rule not in ("variance",)
+    scores[lrs] = -original_scores[0] if mirrored else original_scores[0]
 
     if original_choice[0] < 0:
         warnings.warn(
             f"No lr satisfies rule {rule!r} with {params}; the selection is NaN.",
             NoSelectionWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         lr = np.nan
     else:
@@ -274,6 +355,7 @@ def select_lr(
         response=response,
         params=params,
         n_no_selection=n_no_selection,
+        **extra,
     )
 
 
@@ -282,43 +364,75 @@ def select_all(
     rules: Any = RULES,
     *,
     response: str = "delta",
+    goal: str = "minimize",
+    at: str | int = "final",
+    by: str | list[str] | None = None,
     confidence_level: float = 0.95,
     n_resamples: int = 2000,
     rng: Any = None,
-    options: dict[str, dict[str, Any]] | None = None,
-) -> pd.DataFrame:
-    """Run several rules on the same frame; one row per rule (``Selection.to_frame``).
+    penalty: float | None = None,
+    min_p_decrease: float | None = None,
+) -> Selections:
+    """Run several rules on the same frame.
 
     Parameters
     ----------
+    frame : pandas.DataFrame
+        As in :func:`select_lr`.
     rules : sequence of str, default :data:`RULES`
-    options : dict, optional
-        Rule name → its options, e.g. ``{"penalized": {"penalty": 2.0}}``.
-    response, confidence_level, n_resamples, rng
-        As in :func:`select_lr`; every rule gets a generator spawned from ``rng``.
+        With a response that is not a loss change (or ``goal="maximize"``) the sign rules
+        ``"max_safe"`` and ``"max"`` must be left out (they raise).
+    response, goal, at, by, confidence_level, n_resamples
+        As in :func:`select_lr`.
+    penalty, min_p_decrease : float, optional
+        As in :func:`select_lr`, passed to their own rule only.
+    rng : seed or numpy.random.Generator, optional
+        Rule ``i`` (in the order given) draws from ``default_rng(rng).spawn(len(rules))[i]``.
 
     Returns
     -------
-    pandas.DataFrame
-        Columns of :meth:`Selection.to_frame`, one row per rule.
+    Selections or ByLevel
+        ``to_frame()``: one row per rule (:meth:`Selection.to_frame`); ``result["ucb"]``:
+        one rule's :class:`Selection`. With ``by``, a :class:`ByLevel` of
+        :class:`Selections`.
+
+    Examples
+    --------
+    >>> from lrstats.simulate import simulate_frame
+    >>> frame = simulate_frame(replicates=30, rng=0)
+    >>> result = select_all(frame, ["mean", "ucb"], n_resamples=200, rng=1)
+    >>> result.to_frame()["rule"].tolist()
+    ['mean', 'ucb']
     """
     if isinstance(rules, str):
         rules = (rules,)
     rules = tuple(check_choice(rule, "rules", RULES) for rule in rules)
-    options = dict(options or {})
-    for name in options:
-        check_choice(name, "options", rules)
+    if not isinstance(response, str):
+        raise TypeError(f"`response` must be a string. Received: response={response!r}")
+    for rule in rules:
+        check_sign_rule(rule, response, goal if isinstance(goal, str) else "")
     generators = as_rng(rng).spawn(len(rules))
-    rows = [
-        select_lr(
-            frame,
-            rule=rule,
-            response=response,
-            confidence_level=confidence_level,
-            n_resamples=n_resamples,
-            rng=generator,
-            **options.get(rule, {}),
-        ).to_frame()
+    common = {
+        "response": response, "goal": goal, "at": at, "by": by,
+        "confidence_level": confidence_level, "n_resamples": n_resamples,
+    }  # fmt: skip
+    own = {"penalized": {"penalty": penalty}, "max_safe": {"min_p_decrease": min_p_decrease}}
+    results = {
+        rule: select_lr(frame, rule=rule, rng=generator, **common, **own.get(rule, {}))
         for rule, generator in zip(rules, generators, strict=True)
-    ]
-    return pd.concat(rows, ignore_index=True)
+    }
+    by_columns = check_by(by, frame)
+    if not by_columns:
+        return Selections(selections=results)
+    first = next(iter(results.values()))
+    return by_levels(
+        by_columns,
+        [
+            _level_selections(key, {rule: r[key] for rule, r in results.items()}, by_columns)
+            for key in first
+        ],
+    )
+
+
+def _level_selections(key: tuple, selections: dict, by: tuple[str, ...]) -> Selections:
+    return Selections(selections=selections, level=dict(zip(by, key, strict=True)))

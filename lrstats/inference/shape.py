@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any
 
@@ -24,9 +25,21 @@ from lrstats.inference._bootstrap import (
     resampled_means,
     resampled_moments,
 )
-from lrstats.inference._frame import ReplicateMatrix, replicate_matrix, response_values
+from lrstats.inference._frame import (
+    ReplicateMatrix,
+    is_loss_change,
+    replicate_matrix,
+    response_values,
+)
+from lrstats.inference._reduce import (
+    check_by,
+    level_generators,
+    paired_cases,
+    prepare,
+    reduce_frame,
+)
 from lrstats.inference._regression import cluster_ols, delta_ratio_se, fieller_interval
-from lrstats.inference._results import ShapeFit
+from lrstats.inference._results import ShapeFit, by_levels
 
 __all__ = ["SHAPE_KINDS", "ShapeWarning", "fit_shape", "lowess"]
 
@@ -408,6 +421,9 @@ def fit_shape(
     *,
     kind: str = "unimodal",
     response: str = "delta",
+    goal: str = "minimize",
+    at: str | int = "final",
+    by: str | list[str] | None = None,
     confidence_level: float = 0.95,
     n_resamples: int = 999,
     rng: Any = None,
@@ -425,6 +441,14 @@ def fit_shape(
         other response (see "When to use which" below).
     response : str, default "delta"
         See :func:`response_values`.
+    goal : {"minimize", "maximize"}, default "minimize"
+        ``"maximize"`` fits the mirrored shapes (a unimodal fit increasing then
+        decreasing, a concave quadratic) and ``optimum_lr`` maximizes the curve: the fit
+        is that of the negated response, with the curve negated back.
+    at : {"final", "best"} or int, default "final"
+        How a trajectory becomes one value per run (see :func:`reduce_frame`).
+    by : str or list of str, optional
+        Factor column(s): one fit per level (a :class:`ByLevel`).
     confidence_level : float, default 0.95
     n_resamples : int, default 999
         Replicate resamples for the bootstrap intervals (``"isotonic"``, ``"unimodal"``,
@@ -434,6 +458,12 @@ def fit_shape(
     increasing : bool, optional
         ``kind="isotonic"`` only: the direction; by default the direction with the smaller
         weighted sum of squares.
+
+    Raises
+    ------
+    ValueError
+        ``kind="local"`` on a response that is not a loss change (the one-step model
+        ``-a η + b η²`` describes ΔL only), or with ``goal="maximize"``.
 
     Returns
     -------
@@ -511,24 +541,95 @@ def fit_shape(
             raise TypeError(
                 f"`increasing` must be None or a bool. Received: increasing={increasing!r}"
             )
+    if not isinstance(response, str):
+        raise TypeError(f"`response` must be a string. Received: response={response!r}")
+    if kind == "local" and not is_loss_change(response):
+        raise ValueError(
+            "kind='local' is the one-step model of a loss change (-a·lr + b·lr²) and applies "
+            "only to the responses 'delta', 'relative' and 'log_ratio'. Received: "
+            f"kind='local' with response={response!r}"
+        )
+    if kind == "local" and goal == "maximize":
+        raise ValueError(
+            f"kind='local' needs goal='minimize'. Received: kind='local' with goal={goal!r}"
+        )
     generator = as_rng(rng)
-    matrix = replicate_matrix(frame, response, min_lrs=3)
+    levels = prepare(frame, response=response, goal=goal, at=at, by=by, min_lrs=3)
+    results = [
+        _fit(
+            level.matrix,
+            kind=kind,
+            response=response,
+            goal=goal,
+            increasing=increasing,
+            confidence_level=confidence_level,
+            n_resamples=n_resamples,
+            generator=stream,
+            level=level.key,
+        )  # fmt: skip
+        for level, stream in zip(levels, level_generators(generator, levels), strict=True)
+    ]
+    return by_levels(check_by(by, frame), results)
+
+
+def _fit(
+    matrix: ReplicateMatrix,
+    *,
+    kind: str,
+    response: str,
+    goal: str,
+    increasing: bool | None,
+    confidence_level: float,
+    n_resamples: int,
+    generator: np.random.Generator,
+    level: dict[str, Any],
+) -> ShapeFit:
+    matrix, n_dropped = paired_cases(matrix, f"fit_shape ({kind})")
     lrs, values = grid_below_divergence(matrix)
+    mirrored = goal == "maximize"
+    if mirrored:
+        values = -values
+        increasing = None if increasing is None else not increasing
     if kind in ("isotonic", "unimodal"):
-        return _monotone_fit(
+        fit = _monotone_fit(
             lrs, values, kind=kind, increasing=increasing, confidence_level=confidence_level,
             n_resamples=n_resamples, generator=generator, response=response,
         )  # fmt: skip
-    if kind == "quadratic":
-        return _quadratic_fit(
+    elif kind == "quadratic":
+        fit = _quadratic_fit(
             lrs, values, confidence_level=confidence_level, n_resamples=n_resamples,
             generator=generator, response=response,
         )  # fmt: skip
-    return _local_fit(lrs, values, confidence_level=confidence_level, response=response)
+    else:
+        fit = _local_fit(lrs, values, confidence_level=confidence_level, response=response)
+    changes: dict[str, Any] = {"goal": goal, "n_dropped": n_dropped, "level": dict(level)}
+    if mirrored:
+        changes.update(_unmirror(fit))
+    return dataclasses.replace(fit, **changes)
+
+
+def _unmirror(fit: ShapeFit) -> dict[str, Any]:
+    """The curve and parameters of a fit to the negated response, in the response's direction."""
+    curve = fit.curve.copy()
+    curve["fitted"] = -curve["fitted"]
+    if "ci_low" in curve:
+        curve["ci_low"], curve["ci_high"] = -fit.curve["ci_high"], -fit.curve["ci_low"]
+    params = dict(fit.params)
+    if "increasing" in params:
+        params["increasing"] = not params["increasing"]
+    if "coefficients" in params:
+        params["coefficients"] = -params["coefficients"]
+    return {"curve": curve, "params": params}
 
 
 def lowess(
-    frame: pd.DataFrame, *, response: str = "delta", frac: float = 0.3, it: int = 3
+    frame: pd.DataFrame,
+    *,
+    response: str = "delta",
+    goal: str = "minimize",
+    at: str | int = "final",
+    frac: float = 0.3,
+    it: int = 3,
 ) -> pd.DataFrame:
     """LOWESS smoother of the response over log10(lr), for display.
 
@@ -537,6 +638,8 @@ def lowess(
     frame : pandas.DataFrame
         Tidy frame (``lr``, ``replicate`` and the response).
     response : str, default "delta"
+    goal, at
+        How a trajectory becomes one value per run (see :func:`reduce_frame`).
     frac : float, default 0.3
         Share of the points in each local regression (statsmodels' ``frac``); smaller than
         statsmodels' 2/3 because ΔL curves bend sharply near the optimum.
@@ -557,6 +660,7 @@ def lowess(
     """
     frac = check_real(frac, "frac", low=0.0, high=1.0, low_inclusive=False)
     it = check_int(it, "it", minimum=0)
+    frame = reduce_frame(frame, response=response, goal=goal, at=at)
     matrix = replicate_matrix(frame, response, min_replicates=1)
     y = response_values(frame, response).to_numpy()
     x = np.log10(frame["lr"].to_numpy(dtype=np.float64))

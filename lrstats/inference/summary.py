@@ -17,8 +17,9 @@ from lrstats.inference._bootstrap import (
     warn_degenerate,
     wilson_interval,
 )
-from lrstats.inference._frame import ReplicateMatrix, replicate_matrix
-from lrstats.inference._results import Summary
+from lrstats.inference._frame import ReplicateMatrix, is_loss_change
+from lrstats.inference._reduce import check_by, level_generators, prepare
+from lrstats.inference._results import Summary, by_levels
 
 __all__ = ["METHODS", "summarize"]
 
@@ -66,7 +67,7 @@ def column_statistics(matrix: ReplicateMatrix) -> dict[str, np.ndarray]:
     mean = np.where(n > 0, mean, np.nan)
     return {
         "n": n,
-        "n_nonfinite": matrix.n_replicates - n,
+        "n_nonfinite": matrix.n_observed - n,
         "mean": mean,
         "sd": sd,
         "se": se,
@@ -112,6 +113,9 @@ def summarize(
     frame: pd.DataFrame,
     *,
     response: str = "delta",
+    goal: str = "minimize",
+    at: str | int = "final",
+    by: str | list[str] | None = None,
     confidence_level: float = 0.95,
     method: str = "t",
     n_resamples: int = 9999,
@@ -123,10 +127,18 @@ def summarize(
     ----------
     frame : pandas.DataFrame
         Tidy frame with columns ``lr``, ``replicate`` and the response (or ``pre``/``post``),
-        one row per (lr, replicate) on a complete grid.
+        optionally a trajectory index (``step``/``epoch``) and factor columns. A run
+        missing at some lr (an incomplete grid) just has fewer values there.
     response : str, default "delta"
         ``"delta"`` (``post - pre``), ``"relative"``, ``"log_ratio"`` or a numeric column
         (see :func:`response_values`).
+    goal : {"minimize", "maximize"}, default "minimize"
+        Which direction is better; used here only by ``at="best"``.
+    at : {"final", "best"} or int, default "final"
+        How a trajectory becomes one value per run (see :func:`reduce_frame`).
+    by : str or list of str, optional
+        Factor column(s): one summary per level, returned as a :class:`ByLevel` whose
+        ``to_frame()`` starts with the level columns.
     confidence_level : float, default 0.95
         Level of the interval for the mean and of the Wilson interval for ``p_decrease``.
     method : {"t", "percentile", "basic", "bca"}, default "t"
@@ -139,9 +151,10 @@ def summarize(
 
     Returns
     -------
-    Summary
+    Summary or ByLevel
         ``summary.table`` has one row per lr with ``lr, n, n_nonfinite, mean, sd, se,
-        median, ci_low, ci_high, p_decrease, p_decrease_low, p_decrease_high``.
+        median, ci_low, ci_high`` and, for loss changes only, ``p_decrease,
+        p_decrease_low, p_decrease_high``.
 
     Notes
     -----
@@ -162,8 +175,8 @@ def summarize(
     skewed ΔL, t 0.952 but percentile 0.901, basic 0.905, BCa 0.893. Bootstrap intervals
     are too narrow with few replicates; prefer ``"t"`` below about 20 replicates.
 
-    ``p_decrease`` is the share of *all* ``M`` replicates whose response is strictly
-    negative (a non-finite value, i.e. divergence, never counts as a decrease), with the
+    ``p_decrease`` (loss changes only) is the share of *all* ``M`` replicates observed at
+    the lr whose response is strictly negative (a non-finite value, i.e. divergence, never counts as a decrease), with the
     Wilson (1927) score interval.
 
     Non-finite values mark divergence: ``n_nonfinite`` counts them, the other statistics
@@ -188,16 +201,38 @@ def summarize(
     """
     confidence_level, method, n_resamples = _check_common(confidence_level, method, n_resamples)
     generator = as_rng(rng)
-    matrix = replicate_matrix(frame, response)
+    levels = prepare(frame, response=response, goal=goal, at=at, by=by)
+    results = [
+        _summarize(
+            level.matrix,
+            response=response,
+            confidence_level=confidence_level,
+            method=method,
+            n_resamples=n_resamples,
+            generator=stream,
+            level=level.key,
+        )
+        for level, stream in zip(levels, level_generators(generator, levels), strict=True)
+    ]
+    return by_levels(check_by(by, frame), results)
+
+
+def _summarize(
+    matrix: ReplicateMatrix,
+    *,
+    response: str,
+    confidence_level: float,
+    method: str,
+    n_resamples: int,
+    generator: np.random.Generator,
+    level: dict[str, Any],
+) -> Summary:
     statistics = column_statistics(matrix)
     counts = (
         None if method == "t" else resample_counts(generator, matrix.n_replicates, n_resamples)
     )
     low, high = mean_interval(
         matrix, statistics, confidence_level=confidence_level, method=method, counts=counts
-    )
-    p_low, p_high = wilson_interval(
-        statistics["n_decrease"], matrix.n_replicates, confidence_level
     )
     table = pd.DataFrame(
         {
@@ -210,11 +245,14 @@ def summarize(
             "median": statistics["median"],
             "ci_low": low,
             "ci_high": high,
-            "p_decrease": statistics["n_decrease"] / matrix.n_replicates,
-            "p_decrease_low": p_low,
-            "p_decrease_high": p_high,
         }
     )
+    if is_loss_change(response):
+        observed = matrix.n_observed
+        p_low, p_high = wilson_interval(statistics["n_decrease"], observed, confidence_level)
+        table["p_decrease"] = statistics["n_decrease"] / observed
+        table["p_decrease_low"] = p_low
+        table["p_decrease_high"] = p_high
     return Summary(
         table=table,
         response=response,
@@ -222,4 +260,5 @@ def summarize(
         confidence_level=confidence_level,
         n_resamples=0 if method == "t" else n_resamples,
         n_replicates=matrix.n_replicates,
+        level=dict(level),
     )

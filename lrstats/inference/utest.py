@@ -7,9 +7,10 @@ import pandas as pd
 from scipy import stats
 
 from lrstats._validation import check_confidence_level, check_real
-from lrstats.inference._frame import replicate_matrix
+from lrstats.inference._frame import ReplicateMatrix
+from lrstats.inference._reduce import check_by, paired_cases, prepare
 from lrstats.inference._regression import cluster_ols
-from lrstats.inference._results import UTestResult
+from lrstats.inference._results import UTestResult, by_levels
 from lrstats.inference.shape import grid_below_divergence, quadratic_vertex_fieller
 
 __all__ = ["u_test"]
@@ -19,6 +20,9 @@ def u_test(
     frame: pd.DataFrame,
     *,
     response: str = "delta",
+    goal: str = "minimize",
+    at: str | int = "final",
+    by: str | list[str] | None = None,
     lower: float | None = None,
     upper: float | None = None,
     confidence_level: float = 0.95,
@@ -32,6 +36,13 @@ def u_test(
         the first diverging lr are used (at least 3).
     response : str, default "delta"
         See :func:`response_values`.
+    goal : {"minimize", "maximize"}, default "minimize"
+        ``"maximize"`` tests an inverted U (the U test of the negated response; slopes
+        and t statistics are reported for the negated response).
+    at : {"final", "best"} or int, default "final"
+        How a trajectory becomes one value per run (see :func:`reduce_frame`).
+    by : str or list of str, optional
+        Factor column(s): one test per level (a :class:`ByLevel`).
     lower, upper : float, optional
         Ends of the interval (lr units) where the slopes are tested; by default the
         smallest and largest lr used.
@@ -90,8 +101,36 @@ def u_test(
         raise ValueError(
             f"`lower` must be smaller than `upper`. Received: lower={lower!r}, upper={upper!r}"
         )
-    matrix = replicate_matrix(frame, response, min_lrs=3)
+    levels = prepare(frame, response=response, goal=goal, at=at, by=by, min_lrs=3)
+    results = [
+        _u_test(
+            level.matrix,
+            response=response,
+            goal=goal,
+            lower=lower,
+            upper=upper,
+            confidence_level=confidence_level,
+            level=level.key,
+        )  # fmt: skip
+        for level in levels
+    ]
+    return by_levels(check_by(by, frame), results)
+
+
+def _u_test(
+    matrix: ReplicateMatrix,
+    *,
+    response: str,
+    goal: str,
+    lower: float | None,
+    upper: float | None,
+    confidence_level: float,
+    level: dict,
+) -> UTestResult:
+    matrix, n_dropped = paired_cases(matrix, "u_test")
     lrs, values = grid_below_divergence(matrix)
+    if goal == "maximize":
+        values = -values
     lower = float(lrs[0]) if lower is None else lower
     upper = float(lrs[-1]) if upper is None else upper
     if not lower < upper:
@@ -133,4 +172,7 @@ def u_test(
         confidence_level=confidence_level,
         response=response,
         n_replicates=matrix.n_replicates,
+        goal=goal,
+        n_dropped=n_dropped,
+        level=dict(level),
     )

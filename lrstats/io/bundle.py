@@ -22,6 +22,7 @@ still sees the plain frame.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import importlib.metadata
 import io
 import json
@@ -187,8 +188,14 @@ def _result_entry(name: str, result: Any) -> tuple[pd.DataFrame, dict[str, Any]]
             "`results` values must be lrstats result objects (with to_frame()) or DataFrames. "
             f"Received: results[{name!r}] of type {type(result).__name__}"
         )
+    if not dataclasses.is_dataclass(result):
+        raise TypeError(
+            "`results` values must be lrstats result objects (dataclasses with to_frame()) or "
+            f"DataFrames. Received: results[{name!r}] of type {type(result).__name__}"
+        )
     fields: dict[str, Any] = {}
-    for key, value in getattr(result, "__dict__", {}).items():
+    for item in dataclasses.fields(result):
+        key, value = item.name, getattr(result, item.name)
         if isinstance(value, (pd.DataFrame, pd.Series)):
             continue
         try:

@@ -1,17 +1,21 @@
 """Figures, tables and reports built on the inference results (matplotlib/seaborn, never TensorFlow).
 
+Presentation draws and writes; it computes no statistic. It depends on
+:mod:`lrstats.inference`, never the reverse (result objects import their plot function
+lazily).
+
 ``plots``
-    ``plot_summary`` (the ΔL curve), ``plot_distribution``, ``plot_p_decrease``,
-    ``plot_shape``, ``plot_selection``, ``plot_comparison``, ``plot_utest``.
+    ``plot_summary`` (the response curve), ``plot_distribution``, ``plot_p_decrease``
+    (loss changes only), ``plot_shape``, ``plot_selection``, ``plot_comparison``,
+    ``plot_utest``, ``plot_levels`` (the levels of a ``by=`` result).
 ``theme``
     ``set_theme``, ``theme`` (context manager), ``figure_size``, ``save_figure``.
 ``tables``
     ``to_latex``, ``to_markdown``, ``to_html``, ``to_csv``, ``format_frame``,
     ``selection_table``, ``shape_table``.
 ``report``
-    ``write_report``: every figure and table of a frame, with ``index.md`` and a
-    self-contained ``index.html``; ``analyse`` runs its analyses once (an ``Analysis``
-    that the report, the command line and ``save_results`` share).
+    ``write_report``: every figure and table of an :class:`~lrstats.inference.Analysis`
+    (from :func:`lrstats.analyse`), with ``index.md`` and a self-contained ``index.html``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 from lrstats.presentation.plots import (
     plot_comparison,
     plot_distribution,
+    plot_levels,
     plot_p_decrease,
     plot_selection,
     plot_shape,
@@ -44,6 +49,7 @@ __all__ = [
     "format_frame",
     "plot_comparison",
     "plot_distribution",
+    "plot_levels",
     "plot_p_decrease",
     "plot_selection",
     "plot_shape",
@@ -59,15 +65,17 @@ __all__ = [
     "to_latex",
     "to_markdown",
     "write_report",
-    "analyse",
-    "Analysis",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    # The report imports the inference functions; load it only when asked for.
-    if name in ("write_report", "analyse", "Analysis"):
+    # The report imports the inference layer's analysis; load it only when asked for.
+    if name == "write_report":
         value = getattr(importlib.import_module("lrstats.presentation.report"), name)
+        globals()[name] = value
+        return value
+    if name in ("analyse", "Analysis"):  # their home is lrstats.inference; kept here by name
+        value = getattr(importlib.import_module("lrstats.inference.analysis"), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'lrstats.presentation' has no attribute {name!r}")

@@ -34,6 +34,7 @@ from lrstats._validation import as_rng, check_choice
 from lrstats.presentation.theme import figure_size
 
 __all__ = [
+    "plot_levels",
     "plot_comparison",
     "plot_distribution",
     "plot_p_decrease",
@@ -212,8 +213,22 @@ def _zero_line(ax: Axes, y: float = 0.0) -> None:
     ax.axhline(y, color="0.3", lw=0.8, ls="--", zorder=1, gid="zero")
 
 
-def _focus_ylim(ax: Axes, low: np.ndarray, high: np.ndarray, ylim: Any) -> None:
-    """Apply ``ylim``: "full" (autoscale), "focus" (keep the decrease readable) or a pair."""
+def _zero_line_for(ax: Axes, response: str) -> None:
+    """The zero line of a loss change (no decrease); other responses have no special zero."""
+    from lrstats.inference import is_loss_change
+
+    if is_loss_change(response):
+        _zero_line(ax)
+
+
+def _focus_ylim(
+    ax: Axes, low: np.ndarray, high: np.ndarray, ylim: Any, response: str | None = None
+) -> None:
+    """Apply ``ylim``: "full" (autoscale), "focus" (keep the decrease readable) or a pair.
+
+    "focus" concerns loss changes only (a dip below zero and a blow-up above it); any other
+    response is scaled to its own range.
+    """
     if isinstance(ylim, str):
         ylim = check_choice(ylim, "ylim", _YLIMS)
     elif isinstance(ylim, (tuple, list)) and len(ylim) == 2:
@@ -225,6 +240,11 @@ def _focus_ylim(ax: Axes, low: np.ndarray, high: np.ndarray, ylim: Any) -> None:
         )
     if ylim == "full":
         return
+    if response is not None:
+        from lrstats.inference import is_loss_change
+
+        if not is_loss_change(response):
+            return
     low = np.asarray(low, dtype=np.float64)
     high = np.asarray(high, dtype=np.float64)
     low = low[np.isfinite(low)]
@@ -410,7 +430,7 @@ def plot_summary(
     _set_lr_axis(ax, lrs)
     if shade_diverging:
         _shade_diverging(ax, lrs, table["n_nonfinite"].to_numpy() > 0)
-    _zero_line(ax)
+    _zero_line_for(ax, summary.response)
     band_label = f"{_level(summary.confidence_level)} {_METHOD_NAMES.get(summary.method, summary.method)} interval"
     ax.fill_between(
         lrs, low, high, color=color, alpha=0.25, lw=0, label=band_label, gid="interval", zorder=2
@@ -474,7 +494,9 @@ def plot_summary(
         container[0].set_gid(f"selection:{selection.rule}")
 
     ax.set_ylabel(f"mean {_response_label(summary.response)}")
-    _focus_ylim(ax, np.concatenate([mean, *lows]), np.concatenate([mean, *highs]), ylim)
+    _focus_ylim(
+        ax, np.concatenate([mean, *lows]), np.concatenate([mean, *highs]), ylim, summary.response
+    )
     _finish_legend(ax, legend)
     return ax
 
@@ -510,6 +532,11 @@ def plot_p_decrease(
     diverged replicate never counts as a decrease). A dashed line marks 1/2.
     """
     _require(summary, "summary", ("table", "confidence_level", "response"), "Summary")
+    if "p_decrease" not in summary.table:
+        raise ValueError(
+            "`summary` must be of a loss change ('delta', 'relative', 'log_ratio') to have a "
+            f"probability of decrease. Received: a summary of response={summary.response!r}"
+        )
     ax = _axes(ax)
     color = _GREEN if color is None else color
     table = summary.table
@@ -606,7 +633,7 @@ def plot_distribution(
     _set_lr_axis(ax, lrs)
     if shade_diverging:
         _shade_diverging(ax, lrs, diverging)
-    _zero_line(ax)
+    _zero_line_for(ax, response)
     data = pd.DataFrame({"lr": lr[finite], "value": values[finite]})
     if kind == "strip":
         log_width = _jitter_widths(lrs)[index[finite]]
@@ -660,7 +687,13 @@ def plot_distribution(
         )
     ax.set_ylabel(_response_label(response))
     if data.shape[0]:
-        _focus_ylim(ax, grouped.quantile(0.01).to_numpy(), grouped.quantile(0.99).to_numpy(), ylim)
+        _focus_ylim(
+            ax,
+            grouped.quantile(0.01).to_numpy(),
+            grouped.quantile(0.99).to_numpy(),
+            ylim,
+            response,
+        )
     _finish_legend(ax, legend, markerscale=2.0)
     return ax
 
@@ -711,7 +744,7 @@ def plot_shape(
     if summary is not None:
         grid.append(summary.table["lr"].to_numpy(dtype=np.float64))
     _set_lr_axis(ax, np.unique(np.concatenate(grid)))
-    _zero_line(ax)
+    _zero_line_for(ax, fits[0].response)
     lows: list[np.ndarray] = []
     highs: list[np.ndarray] = []
     response = fits[0].response
@@ -805,7 +838,7 @@ def plot_shape(
                 zorder=6,
             )[0].set_gid(f"break_even:{fit.kind}")
     ax.set_ylabel(f"mean {_response_label(response)}")
-    _focus_ylim(ax, np.concatenate(lows), np.concatenate(highs), ylim)
+    _focus_ylim(ax, np.concatenate(lows), np.concatenate(highs), ylim, response)
     _finish_legend(ax, legend)
     return ax
 
@@ -1191,7 +1224,7 @@ def plot_utest(
     else:
         _set_lr_axis(ax, np.array([lower, upper]))
         ax.set_ylabel(_response_label(result.response))
-    _zero_line(ax)
+    _zero_line_for(ax, result.response)
     for position, bound in enumerate((lower, upper)):
         if math.isfinite(bound):
             ax.axvline(
@@ -1229,7 +1262,53 @@ def plot_utest(
             gid="fieller",
         )
     if summary is not None:
-        _focus_ylim(ax, np.concatenate([mean, low]), np.concatenate([mean, high]), ylim)
+        _focus_ylim(
+            ax, np.concatenate([mean, low]), np.concatenate([mean, high]), ylim, result.response
+        )
     title = f"U test: t = {float(result.statistic):.3g}, p = {float(result.pvalue):.2g}"
     _finish_legend(ax, legend, title=title, title_fontsize="x-small")
+    return ax
+
+
+# --------------------------------------------------------------------------------------------
+# Several levels of by=
+# --------------------------------------------------------------------------------------------
+def plot_levels(result: Any, ax: Any = None, *, legend: bool | str = True) -> Axes:
+    """Every level of a ``by=`` result in one axes: the per-lr means of each level's summary.
+
+    Parameters
+    ----------
+    result : ByLevel
+        Of :class:`~lrstats.inference.Summary` results (from ``summarize(..., by=...)``);
+        other kinds are drawn from their ``summary`` if they have none, so pass summaries.
+    ax : matplotlib Axes, optional
+    legend : bool or str, default True
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    results = getattr(result, "results", None)
+    if not isinstance(results, Mapping) or not results:
+        raise TypeError(
+            f"`result` must be a ByLevel result. Received: an object of type {type(result).__name__}"
+        )
+    parts = list(results.values())
+    for part in parts:
+        _require(part, "result", ("table", "confidence_level", "response"), "Summary")
+    ax = _axes(ax)
+    grid = np.unique(np.concatenate([p.table["lr"].to_numpy(dtype=np.float64) for p in parts]))
+    _set_lr_axis(ax, grid)
+    _zero_line_for(ax, parts[0].response)
+    for position, part in enumerate(parts):
+        color = _PALETTE[position % len(_PALETTE)]
+        table = part.table
+        label = ", ".join(f"{k}={v}" for k, v in part.level.items()) or "all"
+        lrs = table["lr"].to_numpy(dtype=np.float64)
+        ax.fill_between(
+            lrs, table["ci_low"], table["ci_high"], color=color, alpha=0.18, lw=0, zorder=2
+        )
+        ax.plot(lrs, table["mean"], color=color, lw=1.3, marker="o", ms=2.0, label=label, zorder=3)
+    ax.set_ylabel(f"mean {_response_label(parts[0].response)}")
+    _finish_legend(ax, legend)
     return ax

@@ -100,9 +100,17 @@ def test_duplicated_rows(frame):
         replicate_matrix(pd.concat([frame, frame.iloc[:1]]))
 
 
-def test_incomplete_grid(frame):
-    with pytest.raises(ValueError, match=r"complete \(replicate × lr\) grid.*1 missing cells"):
-        replicate_matrix(frame.iloc[1:])
+def test_incomplete_grid_marks_missing_cells_not_divergence(frame):
+    matrix = replicate_matrix(frame.iloc[1:])  # replicate 0 lacks lr 0.001
+    assert not matrix.complete
+    assert matrix.observed.sum() == len(frame) - 1
+    assert not matrix.observed[0, 0] and np.isnan(matrix.values[0, 0])
+    assert not matrix.diverging.any()  # a missing cell is not a divergence
+    np.testing.assert_array_equal(matrix.n_observed, [3, 4, 4])
+    complete, dropped = matrix.complete_cases()
+    assert dropped == 1
+    np.testing.assert_array_equal(complete.replicates, [1, 2, 3])
+    assert complete.complete
 
 
 def test_too_few_replicates(frame):

@@ -58,8 +58,11 @@ def test_comparison_and_selection_do_not_depend_on_row_order(pair, rule):
     a = quiet(compare_to_best, frame, response="val")
     b = quiet(compare_to_best, shuffled, response="val")
     pd.testing.assert_frame_equal(a.table, b.table)
-    s = quiet(select_lr, frame, rule=rule, response="val", n_resamples=50, rng=2)
-    r = quiet(select_lr, shuffled, rule=rule, response="val", n_resamples=50, rng=2)
+    # the sign rule max_safe needs a loss change: the same values as a `delta` column
+    frame, shuffled = frame.assign(delta=frame.val), shuffled.assign(delta=shuffled.val)
+    response = "delta" if rule == "max_safe" else "val"
+    s = quiet(select_lr, frame, rule=rule, response=response, n_resamples=50, rng=2)
+    r = quiet(select_lr, shuffled, rule=rule, response=response, n_resamples=50, rng=2)
     assert s.lr == r.lr or (np.isnan(s.lr) and np.isnan(r.lr))
     pd.testing.assert_series_equal(s.frequencies, r.frequencies)
 
@@ -90,11 +93,12 @@ SCALED = ["mean", "sd", "se", "median", "ci_low", "ci_high"]
 def test_scaling_the_response_scales_bootstrap_intervals(pair, method, scale):
     # powers of two scale every floating-point operation exactly, ties included
     frame, _ = pair
-    a = quiet(summarize, frame, response="val", method=method, n_resamples=99, rng=4).table
+    frame = frame.rename(columns={"val": "delta"})  # a loss change, so p_decrease exists
+    a = quiet(summarize, frame, response="delta", method=method, n_resamples=99, rng=4).table
     b = quiet(
         summarize,
-        frame.assign(val=scale * frame.val),
-        response="val",
+        frame.assign(delta=scale * frame.delta),
+        response="delta",
         method=method,
         n_resamples=99,
         rng=4,
@@ -127,10 +131,8 @@ def test_scaling_leaves_the_selected_lr_unchanged(scale):
     from lrstats.simulate import simulate_frame
 
     frame = simulate_frame(replicates=30, rng=5)
-    frame = frame.assign(val=frame.post - frame.pre)
+    frame = frame.assign(delta=frame.post - frame.pre).drop(columns=["pre", "post"])
     for rule in ("mean", "penalized", "ucb", "one_se", "max_safe"):
-        a = select_lr(frame, rule=rule, response="val", n_resamples=100, rng=6)
-        b = select_lr(
-            frame.assign(val=scale * frame.val), rule=rule, response="val", n_resamples=100, rng=6
-        )
+        a = select_lr(frame, rule=rule, n_resamples=100, rng=6)
+        b = select_lr(frame.assign(delta=scale * frame.delta), rule=rule, n_resamples=100, rng=6)
         assert (a.lr, a.ci_low, a.ci_high) == (b.lr, b.ci_low, b.ci_high)

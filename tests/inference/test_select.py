@@ -7,6 +7,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from lrstats.inference import RULES, NoSelectionWarning, select_all, select_lr
 from lrstats.inference._bootstrap import resample_counts
+from lrstats.inference.select import SIGN_RULES
 from lrstats.simulate import simulate_frame
 
 LRS = np.array([0.001, 0.002, 0.004, 0.008])
@@ -18,7 +19,11 @@ def standardized(m, seed):
 
 
 def pick(frame, rule, **options):
-    return select_lr(frame, rule=rule, response="val", n_resamples=200, rng=0, **options)
+    if rule in SIGN_RULES:  # the sign rules need a loss change: the same values as `delta`
+        frame, response = frame.rename(columns={"val": "delta"}), "delta"
+    else:
+        response = "val"
+    return select_lr(frame, rule=rule, response=response, n_resamples=200, rng=0, **options)
 
 
 def test_mean_and_median_differ_on_an_outlier(make_frame):
@@ -79,10 +84,10 @@ def test_max_safe_uses_the_one_sided_wilson_bound(make_frame):
 
     frame = make_frame(np.column_stack([column(30), column(28), column(30), column(26)]), LRS)
     selection = pick(frame, "max_safe")
-    assert selection.lr == LRS[2] and selection.params == {"q": 0.9}
+    assert selection.lr == LRS[2] and selection.params == {"min_p_decrease": 0.9}
     expected = proportion_confint([30, 28, 30, 26], m, alpha=0.1, method="wilson")[0]
     np.testing.assert_allclose(selection.scores.to_numpy(), expected, rtol=1e-10)
-    assert pick(frame, "max_safe", q=0.7).lr == LRS[3]  # 26/30: bound 0.74
+    assert pick(frame, "max_safe", min_p_decrease=0.7).lr == LRS[3]  # 26/30: bound 0.74
 
 
 @pytest.mark.parametrize(("m", "selected"), [(24, False), (25, True)])
@@ -126,11 +131,10 @@ def test_every_lr_diverging_gives_nan(make_frame):
 @pytest.mark.parametrize("rule", RULES)
 def test_bootstrap_frequencies_equal_rerunning_the_rule_on_resampled_frames(rule):
     frame = simulate_frame(lrs=np.logspace(-3, -1.6, 6), replicates=30, rng=9, noise_sd=0.01)
-    frame = frame.rename(columns={"post": "post_"}).assign(val=frame.post - frame.pre)[
-        ["lr", "replicate", "val"]
-    ]
+    name = "delta" if rule in SIGN_RULES else "val"
+    frame = frame.assign(**{name: frame.post - frame.pre})[["lr", "replicate", name]]
     n_resamples, seed = 25, 11
-    selection = select_lr(frame, rule=rule, response="val", n_resamples=n_resamples, rng=seed)
+    selection = select_lr(frame, rule=rule, response=name, n_resamples=n_resamples, rng=seed)
     counts = resample_counts(np.random.default_rng(seed), 30, n_resamples)
     chosen = []
     with warnings.catch_warnings():
@@ -138,7 +142,7 @@ def test_bootstrap_frequencies_equal_rerunning_the_rule_on_resampled_frames(rule
         for row in counts.astype(int):
             drawn = np.repeat(np.arange(30), row)
             parts = [frame[frame.replicate == r].assign(replicate=i) for i, r in enumerate(drawn)]
-            chosen.append(select_lr(pd.concat(parts), rule=rule, response="val", n_resamples=1).lr)
+            chosen.append(select_lr(pd.concat(parts), rule=rule, response=name, n_resamples=1).lr)
     chosen = pd.Series(chosen).dropna()
     expected = chosen.value_counts(normalize=True).reindex(
         selection.frequencies.index, fill_value=0
@@ -166,8 +170,14 @@ def test_interval_and_frequencies_on_a_simulated_frame():
 
 def test_select_all_one_row_per_rule():
     frame = simulate_frame(replicates=30, rng=13)
-    table = select_all(frame, n_resamples=100, rng=0, options={"penalized": {"penalty": 2.0}})
+    result = select_all(frame, n_resamples=100, rng=0, penalty=2.0)
+    table = result.to_frame()
     assert table["rule"].tolist() == list(RULES)
+    assert result["penalized"].params == {"penalty": 2.0}
+    # rule i draws from default_rng(rng).spawn(len(rules))[i]
+    stream = np.random.default_rng(0).spawn(len(RULES))[RULES.index("ucb")]
+    again = select_lr(frame, rule="ucb", n_resamples=100, rng=stream)
+    pd.testing.assert_series_equal(result["ucb"].frequencies, again.frequencies)
     assert (
         table.loc[table.rule == "penalized", "lr"].iloc[0]
         == select_lr(frame, rule="penalized", penalty=2.0, n_resamples=1).lr
@@ -178,10 +188,11 @@ def test_select_all_one_row_per_rule():
     ("kwargs", "error", "match"),
     [
         ({"rule": "min"}, ValueError, r"`rule` must be one of 'mean', .*Received: rule='min'"),
-        ({"rule": "mean", "penalty": 1.0}, TypeError, r"Rule 'mean' accepts no options. Received unexpected option\(s\): \['penalty'\]"),
-        ({"rule": "penalized", "lam": 1.0}, TypeError, r"Rule 'penalized' accepts `penalty`"),
+        ({"rule": "mean", "penalty": 1.0}, TypeError, r"`penalty` applies to rule 'penalized' only. Received: penalty=1.0 with rule='mean'"),
+        ({"rule": "penalized", "min_p_decrease": 0.5}, TypeError, r"`min_p_decrease` applies to rule 'max_safe' only"),
+        ({"rule": "penalized", "lam": 1.0}, TypeError, r"unexpected keyword argument 'lam'"),
         ({"rule": "penalized", "penalty": -1.0}, ValueError, r"`penalty` must be a finite number in \[0, inf\)"),
-        ({"rule": "max_safe", "q": 1.0}, ValueError, r"`q` must be a finite number in \[0, 1\)"),
+        ({"rule": "max_safe", "min_p_decrease": 1.0}, ValueError, r"`min_p_decrease` must be a finite number in \[0, 1\)"),
         ({"confidence_level": -0.1}, ValueError, r"`confidence_level` must be a finite number"),
         ({"n_resamples": 0}, ValueError, r"`n_resamples` must be an integer >= 1"),
         ({"response": "loss"}, ValueError, r"`response` must be one of"),

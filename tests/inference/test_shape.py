@@ -279,8 +279,16 @@ def test_lowess_bad_frac():
         lowess(simulate_frame(replicates=3, rng=0), frac=0)
 
 
-def test_result_table_is_the_interval_summary():
+def test_to_frame_is_the_curve_and_summary_frame_one_row():
     fit = fit_shape(simulate_frame(replicates=10, rng=16), kind="local")
-    assert isinstance(fit.summary_frame(), pd.DataFrame)
-    assert set(fit.summary_frame()["quantity"]) == {"optimum_lr", "break_even_lr"}
+    pd.testing.assert_frame_equal(fit.to_frame(), fit.curve)
+    row = fit.summary_frame()
+    assert len(row) == 1
+    assert row.loc[0, ["optimum_lr", "ci_low", "ci_high", "break_even_lr"]].tolist() == [
+        fit.optimum_lr,
+        fit.ci_low,
+        fit.ci_high,
+        fit.break_even_lr,
+    ]
+    assert set(fit.intervals_frame()["quantity"]) == {"optimum_lr", "break_even_lr"}
     assert "Local fit" in fit._repr_html_()

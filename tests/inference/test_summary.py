@@ -118,7 +118,8 @@ def test_non_finite_values_flag_divergence_and_the_rest_is_summarized(make_frame
     rng = np.random.default_rng(8)
     values = rng.normal(size=(12, 3))
     values[[0, 5], 2] = [np.inf, np.nan]
-    summary = summarize(make_frame(values), response="val")
+    # a loss change (delta column), so the table has p_decrease
+    summary = summarize(make_frame(values, column="delta"))
     table = summary.table
     assert table["n_nonfinite"].tolist() == [0, 0, 2]
     assert table["n"].tolist() == [12, 12, 10]

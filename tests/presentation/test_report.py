@@ -1,5 +1,5 @@
 """write_report and ``lrstats report``: files, content tied to the inference results, determinism,
-a self-contained HTML page."""
+a self-contained HTML page. The report renders an Analysis (lrstats.analyse) and computes nothing."""
 
 from __future__ import annotations
 
@@ -16,9 +16,19 @@ import pytest
 import lrstats
 from lrstats import inference
 from lrstats.cli import main
+from lrstats.inference import DEFAULT_RULES, DEFAULT_SHAPES, analyse
 from lrstats.io import load_results, load_tables, read_provenance, save_results
-from lrstats.presentation.report import DEFAULT_RULES, DEFAULT_SHAPES, write_report
-from lrstats.simulate import simulate_frame
+from lrstats.presentation.report import write_report
+from lrstats.simulate import simulate_frame, simulate_sweep
+
+_RENDER = ("formats", "dpi", "title", "bundle")
+
+
+def report(frame, out, **kwargs):
+    """analyse then write_report: analysis options to the one, rendering options to the other."""
+    render = {k: kwargs.pop(k) for k in _RENDER if k in kwargs}
+    return write_report(analyse(frame, **kwargs), out, **render)
+
 
 FIGURES = [
     "delta_curve",
@@ -54,15 +64,9 @@ def reports(report_frame, tmp_path_factory):
     root = tmp_path_factory.mktemp("reports")
     with warnings.catch_warnings(record=True) as escaped:
         warnings.simplefilter("always")
-        first = write_report(
-            report_frame, root / "a", rng=7, n_resamples=N_RESAMPLES, command="test"
-        )
-        second = write_report(
-            report_frame, root / "b", rng=7, n_resamples=N_RESAMPLES, command="test"
-        )
-        other = write_report(
-            report_frame, root / "c", rng=8, n_resamples=N_RESAMPLES, command="test"
-        )
+        first = report(report_frame, root / "a", rng=7, n_resamples=N_RESAMPLES)
+        second = report(report_frame, root / "b", rng=7, n_resamples=N_RESAMPLES)
+        other = report(report_frame, root / "c", rng=8, n_resamples=N_RESAMPLES)
     return {"a": first, "b": second, "c": other, "escaped": escaped}
 
 
@@ -84,7 +88,7 @@ def test_files_written(reports):
 def test_report_prints_nothing_and_lets_no_warning_escape(report_frame, tmp_path, capsys):
     with warnings.catch_warnings(record=True) as escaped:
         warnings.simplefilter("always")
-        write_report(report_frame, tmp_path / "r", n_resamples=50)
+        report(report_frame, tmp_path / "r", n_resamples=50)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     assert escaped == []
@@ -142,15 +146,26 @@ def test_tables_hold_the_inference_results(reports, report_frame):
     assert len(md.splitlines()) == len(table) + 2
 
 
-def test_results_bundle_round_trips(reports, report_frame):
-    path = reports["a"].parent / "results.parquet"
+def test_report_writes_no_data_bundle(reports):
+    # the bundle is written once, by save_results (the CLI does it beside the report)
+    assert not list(reports["a"].parent.rglob("*.parquet"))
+
+
+def test_results_bundle_round_trips(report_frame, tmp_path):
+    analysis = analyse(report_frame, rng=7, n_resamples=N_RESAMPLES)
+    path = save_results(report_frame, tmp_path / "results.parquet", results=analysis.results,
+                        command="test")  # fmt: skip
     loaded = load_results(path)
     pd.testing.assert_frame_equal(loaded, report_frame, check_exact=True)
     assert loaded.attrs == report_frame.attrs
     stored = load_tables(path)
     assert {"summary", "summary_bca", "comparison", "utest"} <= set(stored)
     assert {f"selection_{rule}" for rule in DEFAULT_RULES} <= set(stored)
-    assert read_provenance(path)["saved"]["command"] == "test"
+    pd.testing.assert_frame_equal(stored["comparison"], analysis["comparison"].to_frame())
+    saved = read_provenance(path)
+    assert saved["saved"]["command"] == "test"
+    fields = saved["results"]["selection_ucb"]["fields"]
+    assert fields["rule"] == "ucb" and fields["n_dropped"] == 0 and fields["goal"] == "minimize"
 
 
 class _Page(HTMLParser):
@@ -204,7 +219,7 @@ def test_html_lists_provenance_and_settings(reports, report_frame):
 def test_warnings_are_listed_and_a_rule_without_selection_is_drawn(tmp_path):
     # 10 replicates are too few for max_safe (q = 0.9 at 95 % needs 25): it selects nothing.
     frame = simulate_frame(np.logspace(-4, -1, 8), 10, optimum_lr=0.01, rng=0)
-    index = write_report(frame, tmp_path / "r", n_resamples=50)
+    index = report(frame, tmp_path / "r", n_resamples=50)
     text = index.read_text(encoding="utf-8")
     assert "<h2>Warnings</h2>" in text
     assert (
@@ -230,7 +245,7 @@ def test_markdown_index(reports):
 
 
 def test_pdf_and_options(report_frame, tmp_path):
-    index = write_report(
+    index = report(
         report_frame,
         tmp_path / "r",
         n_resamples=50,
@@ -254,7 +269,7 @@ def test_unavailable_analyses_are_listed_not_fatal(tmp_path):
     frame = simulate_frame([0.001, 0.01], 10, rng=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        index = write_report(frame, tmp_path / "r", n_resamples=50)
+        index = report(frame, tmp_path / "r", n_resamples=50)
     text = index.read_text(encoding="utf-8")
     assert "Not available: u_test" in text
     assert (index.parent / "figures" / "delta_curve.png").is_file()
@@ -264,7 +279,7 @@ def test_unavailable_analyses_are_listed_not_fatal(tmp_path):
 def test_frames_without_provenance_and_other_responses(tmp_path):
     frame = simulate_frame(np.logspace(-3, -1, 8), 10, rng=0)
     frame.attrs = {}
-    index = write_report(frame, tmp_path / "r", n_resamples=50, response="relative")
+    index = report(frame, tmp_path / "r", n_resamples=50, response="relative")
     text = index.read_text(encoding="utf-8")
     assert "The frame carries no provenance" in text
     assert "<dt>response</dt><dd>relative</dd>" in text
@@ -284,20 +299,27 @@ def test_frames_without_provenance_and_other_responses(tmp_path):
         ({"response": "val_loss"}, ValueError, "`response` must be one of"),
         ({"rng": "seed"}, TypeError, "`rng` must be None, an int"),
         ({"title": 3}, TypeError, "`title` must be a str or None"),
+        ({"bundle": 3}, TypeError, "`bundle` must be a str or None"),
+        ({"goal": "max"}, ValueError, "`goal` must be one of 'minimize', 'maximize'"),
+        ({"at": 1.5}, TypeError, "`at` must be 'final', 'best' or an integer step"),
+        ({"by": "optimizer"}, ValueError, r"`by` must name columns of the frame"),
     ],
 )
 def test_validation_before_writing(report_frame, tmp_path, kwargs, error, match):
     out = tmp_path / "never"
     with pytest.raises(error, match=match):
-        write_report(report_frame, out, **kwargs)
+        report(report_frame, out, **kwargs)
     assert not out.exists()
 
 
 def test_type_validation(report_frame, tmp_path):
     with pytest.raises(TypeError, match="`frame` must be a pandas DataFrame"):
-        write_report({"lr": [1]}, tmp_path)
+        analyse({"lr": [1]})
+    analysis = analyse(report_frame, n_resamples=20, rules=["mean"], shapes=[], rng=0)
     with pytest.raises(TypeError, match="`out_dir` must be a str or path-like"):
-        write_report(report_frame, 3)
+        write_report(analysis, 3)
+    with pytest.raises(TypeError, match=r"`analysis` must be an Analysis from `lrstats.analyse"):
+        write_report(report_frame, tmp_path / "r")
 
 
 def test_top_level_name():
@@ -307,9 +329,9 @@ def test_top_level_name():
 @pytest.mark.slow
 def test_report_of_41_lrs_by_200_replicates_is_fast(tmp_path):
     frame = simulate_frame(lrstats.log_grid(1e-4, 1e-1, 41), 200, diverge_above=0.05, rng=1)
-    write_report(frame, tmp_path / "warm", n_resamples=50)  # imports, font cache
+    report(frame, tmp_path / "warm", n_resamples=50)  # imports, font cache
     start = time.perf_counter()
-    write_report(frame, tmp_path / "r", rng=0)
+    report(frame, tmp_path / "r", rng=0)
     elapsed = time.perf_counter() - start
     assert elapsed < 20, f"report took {elapsed:.1f} s"
 
@@ -323,8 +345,11 @@ def test_cli_report(report_frame, reports, tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 0
     out = tmp_path / "run-report"  # the default: next to the frame
-    assert captured.out == f"{out / 'index.html'}\n"
-    # Same frame, seed and resamples as write_report(..., rng=7): identical tables.
+    lines = captured.out.splitlines()
+    assert lines[-1] == str(out / "index.html")  # the path last, the analysis before it
+    analysis = analyse(report_frame, rng=7, n_resamples=N_RESAMPLES)
+    assert analysis.summary() in captured.out
+    # Same frame, seed and resamples as analyse(..., rng=7): identical tables.
     direct = reports["a"].parent
     for name in TABLES:
         for suffix in ("csv", "md", "tex"):
@@ -333,6 +358,12 @@ def test_cli_report(report_frame, reports, tmp_path, capsys):
     assert (out / "figures" / "shape.pdf").read_bytes().startswith(b"%PDF")
     command = read_provenance(out / "results.parquet")["saved"]["command"]
     assert command.startswith("lrstats ")
+    # the one bundle: the frame and the analysis' results, linked from the index
+    pd.testing.assert_frame_equal(load_results(out / "results.parquet"), report_frame)
+    stored = load_tables(out / "results.parquet")
+    pd.testing.assert_frame_equal(stored["summary_bca"], analysis["summary_bca"].to_frame())
+    assert 'href="results.parquet"' in (out / "index.html").read_text(encoding="utf-8")
+    assert len(list(out.rglob("*.parquet"))) == 1
 
 
 def test_cli_report_out_option(report_frame, tmp_path, capsys):
@@ -340,7 +371,7 @@ def test_cli_report_out_option(report_frame, tmp_path, capsys):
     assert (
         main(["report", str(source), "--out", str(tmp_path / "here"), "--n-resamples", "20"]) == 0
     )
-    assert capsys.readouterr().out.strip() == str(tmp_path / "here" / "index.html")
+    assert capsys.readouterr().out.splitlines()[-1] == str(tmp_path / "here" / "index.html")
     assert (tmp_path / "here" / "index.html").is_file()
 
 
@@ -364,6 +395,9 @@ def test_cli_report_help(capsys):
         "--n-resamples",
         "--confidence-level",
         "--response",
+        "--goal",
+        "--at",
+        "--by",
         "--pdf",
     ):
         assert option in help_text
@@ -389,21 +423,98 @@ def test_headline_matches_the_comparison_and_the_utest(reports, report_frame):
     assert "Unimodal fit: optimum lr" in results and "Local fit: optimum lr" in results
 
 
-def test_report_from_a_precomputed_analysis_is_the_same_report(report_frame, reports, tmp_path):
-    from lrstats.presentation.report import Analysis, analyse
-
+def test_the_same_analysis_draws_the_same_report(report_frame, reports, tmp_path):
     analysis = analyse(report_frame, rng=7, n_resamples=N_RESAMPLES)
-    assert isinstance(analysis, Analysis)
-    index = write_report(report_frame, tmp_path / "r", analysis=analysis, command="test")
+    index = write_report(analysis, tmp_path / "r")
     for name in TABLES:
         for suffix in ("csv", "md", "tex"):
             expected = (reports["a"].parent / "tables" / f"{name}.{suffix}").read_bytes()
             assert (index.parent / "tables" / f"{name}.{suffix}").read_bytes() == expected
     # the jitter comes from a seed, not a consumed generator: drawing twice is identical
-    again = write_report(report_frame, tmp_path / "s", analysis=analysis, command="test")
+    again = write_report(analysis, tmp_path / "s")
     for figure in ("distribution", "delta_curve"):
         assert (index.parent / "figures" / f"{figure}.png").read_bytes() == (
             again.parent / "figures" / f"{figure}.png"
         ).read_bytes()
-    with pytest.raises(TypeError, match="`analysis` must be an Analysis"):
-        write_report(report_frame, tmp_path / "t", analysis={"summary": None})
+
+
+def test_write_report_computes_nothing(report_frame, tmp_path, monkeypatch):
+    analysis = analyse(report_frame, rng=7, n_resamples=50)
+    import lrstats.inference.analysis as analysis_module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the report called an inference function")
+
+    for name in ("summarize", "compare_to_best", "select_lr", "fit_shape", "u_test"):
+        monkeypatch.setattr(inference, name, refuse)
+        monkeypatch.setattr(analysis_module, name, refuse)
+    write_report(analysis, tmp_path / "r")
+
+
+# --------------------------------------------------------------------------------------------
+# Long frames: a sweep with an epoch index and a val_loss column, factor levels
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sweep_file(tmp_path_factory):
+    frame = simulate_sweep(replicates=5, epochs=4, rng=3)
+    return save_results(frame, tmp_path_factory.mktemp("sweep") / "sweep.parquet"), frame
+
+
+def test_cli_report_of_a_val_loss_sweep(sweep_file, tmp_path, capsys):
+    source, frame = sweep_file
+    out = tmp_path / "sweep-report"
+    code = main(["report", str(source), "--response", "val_loss", "--n-resamples", "50",
+                 "--out", str(out)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Mean val_loss per learning rate (goal: minimize, at: final)" in captured.out
+    figures = {p.stem for p in (out / "figures").glob("*.png")}
+    # no ΔL-only figure: no probability of decrease, and the curve is not called ΔL
+    assert figures == {"curve", "distribution", "shape", "selection", "comparison", "utest"}
+    summary = pd.read_csv(out / "tables" / "summary.csv")
+    assert "p_decrease" not in summary.columns
+    final = frame[frame.epoch == frame.epoch.max()].groupby("lr")["val_loss"].mean()
+    np.testing.assert_allclose(summary["mean"], final.to_numpy(), rtol=1e-12)
+    selection = pd.read_csv(out / "tables" / "selection.csv")
+    assert "max_safe" not in selection["rule"].tolist()  # a sign rule: loss changes only
+    text = (out / "index.html").read_text(encoding="utf-8")
+    assert "Mean val_loss per learning rate" in text and "\u0394L" not in text
+    shape = pd.read_csv(out / "tables" / "shape.csv")
+    assert shape["kind"].tolist() == ["unimodal", "quadratic"]
+
+
+def test_sweep_figures_are_labelled_with_the_response_and_have_no_zero_line(sweep_file):
+    import matplotlib.pyplot as plt
+
+    from lrstats.presentation import plots
+
+    _, frame = sweep_file
+    analysis = analyse(frame, response="val_loss", n_resamples=20, rng=0)
+    fig, ax = plt.subplots()
+    try:
+        plots.plot_summary(analysis["summary"], ax)
+        assert ax.get_ylabel() == "mean val_loss"
+        assert not [line for line in ax.get_lines() if line.get_gid() == "zero"]
+        low, high = ax.get_ylim()
+        table = analysis["summary"].table
+        assert low <= table["ci_low"].min() and high >= table["ci_high"].max()
+        assert low > 0  # scaled to the response's range, not to zero
+        with pytest.raises(ValueError, match="probability of decrease"):
+            plots.plot_p_decrease(analysis["summary"], ax)
+    finally:
+        plt.close("all")
+
+
+def test_report_by_level_draws_every_level(tmp_path):
+    frame = simulate_sweep(replicates=4, epochs=3, batch_sizes=[32, 128], rng=5)
+    analysis = analyse(
+        frame, response="accuracy", goal="maximize", by="batch_size", n_resamples=30, rng=1
+    )
+    index = write_report(analysis, tmp_path / "r", formats=["png"])
+    figures = {p.stem for p in (index.parent / "figures").glob("*.png")}
+    assert {"curve-batch_size=32", "curve-batch_size=128"} <= figures
+    selection = pd.read_csv(index.parent / "tables" / "selection.csv")
+    assert selection.columns[0] == "batch_size"
+    assert sorted(set(selection["batch_size"])) == [32, 128]
+    text = (index.parent / "index.md").read_text(encoding="utf-8")
+    assert "[batch_size = 128] Best mean at lr" in text

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lrstats.inference import analyse
 from lrstats.presentation.report import write_report
 from lrstats.simulate import simulate_frame
 
@@ -55,7 +56,7 @@ def browser(tmp_path):
 def test_every_figure_loads_and_is_visible(browser, tmp_path):
     frame = simulate_frame(np.logspace(-4, -1, 21), 40, optimum_lr=0.01, diverge_above=0.05, rng=3)
     frame.attrs["seed"] = 3
-    index = write_report(frame, tmp_path / "report", rng=0, n_resamples=200)
+    index = write_report(analyse(frame, rng=0, n_resamples=200), tmp_path / "report")
     browser.get(index.resolve().as_uri())
     assert browser.title == "lrstats report"
     images = browser.execute_script(

@@ -1,0 +1,371 @@
+"""What a report shows: its tables, figures and headline, read off an :class:`Analysis`.
+
+Nothing here computes a statistic: tables are the results' own ``to_frame()`` (side by
+side where the report joins two), figures call the plot functions on the results, and
+the headline restates their numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lrstats.inference._results import with_level
+from lrstats.presentation import plots, tables
+from lrstats.presentation.report._render import Figure, Table, fmt, interval
+
+# Columns shown in the Markdown/HTML/LaTeX tables (the CSV keeps all of them).
+_SUMMARY_DISPLAY = [
+    "lr",
+    "n",
+    "n_nonfinite",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "bca_ci_low",
+    "bca_ci_high",
+    "p_decrease",
+]
+_SELECTION_DISPLAY = ["rule", "lr", "ci_low", "ci_high", "stability"]
+_SHAPE_DISPLAY = ["kind", "optimum_lr", "ci_low", "ci_high", "break_even_lr"]
+_COMPARISON_DISPLAY = ["lr", "diff", "ci_low", "ci_high", "pvalue_holm", "indistinguishable"]
+_UTEST_DISPLAY = [
+    "statistic",
+    "pvalue",
+    "extremum_lr",
+    "ci_low",
+    "ci_high",
+    "lower_lr",
+    "upper_lr",
+]
+
+Draw = Callable[[Any], Any]
+
+
+def _symbol(analysis: Any) -> str:
+    return "\u0394L" if analysis.response == "delta" else analysis.response
+
+
+def _level_text(level: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in level.items())
+
+
+def _slug(level: Mapping[str, Any]) -> str:
+    text = "-".join(f"{k}={v}" for k, v in level.items())
+    return "".join(c if c.isalnum() or c in "=.-_" else "_" for c in text)
+
+
+def _summary_with_bca(parts: Mapping[str, Any], level: Mapping[str, Any]) -> pd.DataFrame:
+    summary_frame = parts["summary"].table.copy()
+    bootstrap = parts.get("summary_bca")
+    if bootstrap is not None:
+        summary_frame.insert(
+            summary_frame.columns.get_loc("ci_high") + 1,
+            "bca_ci_low",
+            bootstrap.table["ci_low"].to_numpy(),
+        )
+        summary_frame.insert(
+            summary_frame.columns.get_loc("bca_ci_low") + 1,
+            "bca_ci_high",
+            bootstrap.table["ci_high"].to_numpy(),
+        )
+    return with_level(summary_frame, level)
+
+
+def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def report_tables(analysis: Any) -> list[Table]:
+    """The report's tables; with ``by=``, each table stacks the levels (level columns first)."""
+    level_pct = f"{100 * analysis.confidence_level:g}%"
+    levels = analysis.levels()
+    by = list(analysis.by)
+    n_resamples = analysis.n_resamples
+    has = {name for _, parts in levels for name in parts}
+    out: list[Table] = []
+    summary_frame = _stack([_summary_with_bca(parts, level) for level, parts in levels])
+    sign = (
+        "; p_decrease is the share of replicates whose response decreased"
+        if analysis.loss_change
+        else ""
+    )
+    out.append(
+        Table(
+            "summary",
+            "Per-lr summary",
+            f"Mean {analysis.response} per lr with {level_pct} t intervals (ci_low, ci_high)"
+            + (
+                f" and BCa bootstrap intervals ({n_resamples} replicate resamples)"
+                if "summary_bca" in has
+                else ""
+            )
+            + sign
+            + ". The CSV has every column (sd, se, median"
+            + (", Wilson bounds)." if analysis.loss_change else ")."),
+            summary_frame,
+            by + [c for c in _SUMMARY_DISPLAY if c in summary_frame.columns],
+        )
+    )
+    if any(n.startswith("selection_") for n in has):
+        frame = _stack(
+            [
+                tables.selection_table([r for n, r in parts.items() if n.startswith("selection_")])
+                for level, parts in levels
+                if any(n.startswith("selection_") for n in parts)
+            ]
+        )
+        out.append(
+            Table(
+                "selection",
+                "Selected learning rates",
+                f"Learning rate chosen by each rule ({analysis.goal}), with the {level_pct} "
+                f"percentile interval of the lr the rule selects on {n_resamples} replicate "
+                "resamples; stability is the share of resamples that select the same lr.",
+                frame,
+                by + _SELECTION_DISPLAY,
+            )
+        )
+    if any(n.startswith("shape_") for n in has):
+        frame = _stack(
+            [
+                with_level(
+                    tables.shape_table([r for n, r in parts.items() if n.startswith("shape_")]),
+                    level,
+                )
+                for level, parts in levels
+                if any(n.startswith("shape_") for n in parts)
+            ]
+        )
+        out.append(
+            Table(
+                "shape",
+                "Shape fits",
+                f"Optimum lr of each fitted shape with its {level_pct} interval"
+                + (
+                    "; break_even_lr is where the local fit's expected change returns to zero."
+                    if "local" in analysis.shapes
+                    else "."
+                ),
+                frame,
+                by + _SHAPE_DISPLAY,
+            )
+        )
+    if "comparison" in has:
+        frames = [parts["comparison"].to_frame() for _, parts in levels if "comparison" in parts]
+        best = [parts["comparison"].best_lr for _, parts in levels if "comparison" in parts]
+        out.append(
+            Table(
+                "comparison",
+                "Paired comparison with the best lr",
+                "Mean within-replicate difference from the best lr"
+                + (f" ({fmt(best[0])})" if len(best) == 1 else "")
+                + f" with {level_pct} paired t intervals and Holm-adjusted p-values.",
+                _stack(frames),
+                by + _COMPARISON_DISPLAY,
+            )
+        )
+    if "utest" in has:
+        shape = "U" if analysis.goal == "minimize" else "inverted U"
+        out.append(
+            Table(
+                "utest",
+                "U-shape test",
+                f"Lind–Mehlum test of {'a' if shape == 'U' else 'an'} {shape} shape in "
+                "log10(lr): statistic, one-sided p-value, extremum with its "
+                f"{level_pct} Fieller interval, and the tested interval.",
+                _stack([parts["utest"].to_frame() for _, parts in levels if "utest" in parts]),
+                by + _UTEST_DISPLAY,
+            )
+        )
+    return out
+
+
+def report_figures(analysis: Any) -> list[tuple[Figure, Draw, int]]:
+    """The report's figures as ``(figure, draw(ax), columns)``; one set per ``by=`` level."""
+    level_pct = f"{100 * analysis.confidence_level:g}%"
+    n_resamples = analysis.n_resamples
+    jitter = np.random.default_rng(analysis.jitter_seed)
+    symbol = _symbol(analysis)
+    response = analysis.response
+    specs: list[tuple[Figure, Draw, int]] = []
+    for level, parts in analysis.levels():
+        suffix = f"-{_slug(level)}" if level else ""
+        where = f" ({_level_text(level)})" if level else ""
+        summary = parts.get("summary")
+        if summary is None:
+            continue
+        bootstrap = parts.get("summary_bca")
+        selections = [r for n, r in parts.items() if n.startswith("selection_")]
+        fits = [r for n, r in parts.items() if n.startswith("shape_")]
+        comparison, utest = parts.get("comparison"), parts.get("utest")
+        data = analysis.level_data(level)
+        curve_name = "delta_curve" if analysis.loss_change else "curve"
+        curve_title = (
+            f"The {symbol} curve" if analysis.loss_change else f"Mean {symbol} per learning rate"
+        )
+        what = (
+            "Mean one-step loss change"
+            if analysis.loss_change
+            else f"Mean {response} (goal: {analysis.goal}, at: {analysis.at})"
+        )
+        specs.append(
+            (
+                Figure(
+                    curve_name + suffix,
+                    curve_title + where,
+                    f"{what} per learning rate (log axis) with its {level_pct} t interval (band)"
+                    + (
+                        f" and BCa bootstrap interval (dashed, {n_resamples} resamples)"
+                        if bootstrap is not None
+                        else ""
+                    )
+                    + "; markers: the lr chosen by each rule with its selection interval; grey: "
+                    "learning rates at which some replicate diverged.",
+                ),
+                lambda ax, s=summary, sel=selections, b=bootstrap: plots.plot_summary(
+                    s, ax, selections=sel, bootstrap=b
+                ),
+                2,
+            )
+        )
+        specs.append(
+            (
+                Figure(
+                    "distribution" + suffix,
+                    "Replicates" + where,
+                    "Every replicate's response per learning rate (jittered), with the mean.",
+                ),
+                lambda ax, d=data: plots.plot_distribution(d, ax, response=response, rng=jitter),
+                1,
+            )
+        )
+        if analysis.loss_change:
+            specs.append(
+                (
+                    Figure(
+                        "p_decrease" + suffix,
+                        "Probability of decrease" + where,
+                        f"Share of replicates whose loss decreased, with its {level_pct} Wilson "
+                        "interval.",
+                    ),
+                    lambda ax, s=summary: plots.plot_p_decrease(s, ax),
+                    1,
+                )
+            )
+        if fits:
+            specs.append(
+                (
+                    Figure(
+                        "shape" + suffix,
+                        "Shape fits" + where,
+                        "Fitted shapes over the per-lr means; diamonds: each fit's optimum with "
+                        "its interval.",
+                    ),
+                    lambda ax, f=fits, s=summary: plots.plot_shape(f, ax, summary=s),
+                    1,
+                )
+            )
+        if selections:
+            specs.append(
+                (
+                    Figure(
+                        "selection" + suffix,
+                        "Selection stability" + where,
+                        f"How often each lr is chosen by each rule over {n_resamples} replicate "
+                        "resamples (dot area); ring: the lr chosen on the data; line: its "
+                        "interval.",
+                    ),
+                    lambda ax, sel=selections: plots.plot_selection(sel, ax),
+                    1,
+                )
+            )
+        if comparison is not None:
+            specs.append(
+                (
+                    Figure(
+                        "comparison" + suffix,
+                        "Paired differences from the best lr" + where,
+                        f"Difference from the best lr with {level_pct} intervals (symmetric-log "
+                        "axis); filled: not distinguishable from the best after Holm's "
+                        "adjustment.",
+                    ),
+                    lambda ax, c=comparison: plots.plot_comparison(c, ax),
+                    1,
+                )
+            )
+        if utest is not None:
+            specs.append(
+                (
+                    Figure(
+                        "utest" + suffix,
+                        "U-shape test" + where,
+                        "Per-lr means with the tested interval's ends, the extremum of the "
+                        "fitted quadratic in log10(lr) and its Fieller interval.",
+                    ),
+                    lambda ax, u=utest, s=summary: plots.plot_utest(u, ax, summary=s),
+                    1,
+                )
+            )
+    return specs
+
+
+def headline(analysis: Any) -> list[str]:
+    """The report's opening lines, restating the results' numbers."""
+    level_pct = f"{100 * analysis.confidence_level:g}%"
+    lines: list[str] = []
+    for level, parts in analysis.levels():
+        prefix = f"[{_level_text(level)}] " if level else ""
+        for name, selection in parts.items():
+            if not name.startswith("selection_"):
+                continue
+            if not math.isfinite(float(selection.lr)):
+                lines.append(f"{prefix}Rule {selection.rule}: no learning rate qualifies.")
+                continue
+            lines.append(
+                f"{prefix}Rule {selection.rule}: lr = {fmt(selection.lr)}, {level_pct} selection "
+                f"interval {interval(selection.ci_low, selection.ci_high)}, chosen in "
+                f"{fmt(100 * selection.stability, 3)}% of resamples."
+            )
+        for name, fit in parts.items():
+            if name.startswith("shape_"):
+                lines.append(
+                    f"{prefix}{fit.kind.capitalize()} fit: optimum lr = {fmt(fit.optimum_lr)}, "
+                    f"{level_pct} interval {interval(fit.ci_low, fit.ci_high)}."
+                )
+        comparison = parts.get("comparison")
+        if comparison is not None:
+            others = [v for v in comparison.indistinguishable_lrs if v != comparison.best_lr]
+            tail = (
+                f"not distinguishable from it (Holm): {', '.join(fmt(v) for v in others)}."
+                if others
+                else "every other lr is significantly worse (Holm)."
+            )
+            lines.append(f"{prefix}Best mean at lr = {fmt(comparison.best_lr)}; {tail}")
+        utest = parts.get("utest")
+        if utest is not None:
+            # The extremum (a quadratic's vertex) stays in the U-test section: on ΔL curves
+            # it is biased low, and the headline lists the shape fits' optima instead.
+            shape = "U" if analysis.goal == "minimize" else "inverted U"
+            verdict = (
+                f"a {shape} shape over the grid"
+                if utest.pvalue < 0.05
+                else f"no evidence of a {shape} shape"
+            )
+            lines.append(
+                f"{prefix}U test (Lind–Mehlum, quadratic in log10 lr): statistic "
+                f"{fmt(utest.statistic)}, p = {fmt(utest.pvalue, 2)}: {verdict} at the 5% level."
+            )
+        summary = parts.get("summary")
+        if summary is not None and len(summary.diverging_lrs):
+            diverging = summary.diverging_lrs
+            what = "loss" if analysis.loss_change else "value"
+            lines.append(
+                f"{prefix}Divergence (non-finite {what}) at {len(diverging)} lr(s), from "
+                f"{fmt(diverging.min())} up."
+            )
+    return lines
