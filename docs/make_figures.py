@@ -71,7 +71,8 @@ def build(out: Path) -> list[Path]:
     frame.attrs["dataset"] = data.description
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report"
-        lrstats.write_report(frame, report, rng=SEED, n_resamples=2000, formats=("png",))
+        analysis = lrstats.analyse(frame, rng=SEED, n_resamples=2000)
+        lrstats.write_report(analysis, report, formats=("png",))
         out.mkdir(parents=True, exist_ok=True)
         written = []
         for source, name in OUTPUTS.items():
