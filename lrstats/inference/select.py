@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import ndtri as norm_ppf
 
 from lrstats._validation import (
     as_rng,
@@ -33,6 +34,17 @@ RULES = ("mean", "median", "penalized", "ucb", "one_se", "max_safe", "variance",
 _ARGMIN_RULES = ("mean", "median", "penalized", "ucb", "variance")
 #: Rules on the sign of a loss change: they apply to ``delta``, ``relative`` and ``log_ratio`` only.
 SIGN_RULES = ("max_safe", "max")
+
+
+def max_safe_min_replicates(min_p_decrease: float, confidence_level: float) -> int:
+    """The fewest replicates with which ``"max_safe"`` can select any lr.
+
+    With ``M`` replicates that all decrease the loss the one-sided Wilson lower bound is
+    ``M / (M + z²)`` (``z = Φ⁻¹(confidence_level)``), the largest it can be; it reaches
+    ``q = min_p_decrease`` once ``M ≥ q z² / (1 − q)``. For ``q = 0.9`` at 95%: 25.
+    """
+    z = norm_ppf(confidence_level)
+    return int(np.ceil(min_p_decrease * z**2 / (1.0 - min_p_decrease) - 1e-12))
 
 
 class NoSelectionWarning(RuntimeWarning):
@@ -325,19 +337,29 @@ def _select(
     scores[lrs] = -original_scores[0] if mirrored else original_scores[0]
 
     if original_choice[0] < 0:
-        warnings.warn(
-            f"No lr satisfies rule {rule!r} with {params}; the selection is NaN.",
-            NoSelectionWarning,
-            stacklevel=3,
-        )
+        message = f"No lr satisfies rule {rule!r} with {params}; the selection is NaN."
+        if rule == "max_safe":
+            needed = max_safe_min_replicates(params["min_p_decrease"], confidence_level)
+            if m < needed:
+                message += (
+                    f" With {m} replicates the Wilson lower bound of a probability of "
+                    f"decrease cannot exceed {m / (m + norm_ppf(confidence_level) ** 2):.3f} "
+                    f"(all {m} decreased), below min_p_decrease={params['min_p_decrease']}: "
+                    f"at least {needed} replicates are needed at confidence_level="
+                    f"{confidence_level}."
+                )
+        warnings.warn(message, NoSelectionWarning, stacklevel=3)
         lr = np.nan
     else:
         lr = float(lrs[original_choice[0]])
     selected = chosen[chosen >= 0]
     n_no_selection = int((chosen < 0).sum())
+    # An interval for a selection the data do not make would describe nothing: when the
+    # rule selects no lr on the data, the interval is NaN too (the resampled frequencies
+    # are still reported).
     if selected.size:
-        shares = np.bincount(selected, minlength=lrs.size) / selected.size
-        frequencies[lrs] = shares
+        frequencies[lrs] = np.bincount(selected, minlength=lrs.size) / selected.size
+    if selected.size and np.isfinite(lr):
         alpha = (1.0 - confidence_level) / 2.0
         bounds = np.quantile(selected, [alpha, 1.0 - alpha], method="inverted_cdf")
         ci_low, ci_high = float(lrs[int(bounds[0])]), float(lrs[int(bounds[1])])

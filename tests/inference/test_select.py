@@ -96,8 +96,36 @@ def test_max_safe_needs_25_replicates_for_q_09(make_frame, m, selected):
     if selected:
         assert pick(frame, "max_safe").lr == LRS[1]
     else:
-        with pytest.warns(NoSelectionWarning, match="No lr satisfies rule 'max_safe'"):
+        with pytest.warns(NoSelectionWarning, match="at least 25 replicates are needed"):
             assert np.isnan(pick(frame, "max_safe").lr)
+
+
+@pytest.mark.parametrize(
+    ("q", "level"), [(0.9, 0.95), (0.8, 0.95), (0.95, 0.9), (0.5, 0.99), (0.99, 0.95)]
+)
+def test_max_safe_min_replicates_is_the_first_attainable_m(q, level):
+    from lrstats.inference._bootstrap import wilson_lower
+    from lrstats.inference.select import max_safe_min_replicates
+
+    needed = max_safe_min_replicates(q, level)
+    assert wilson_lower(needed, needed, level) >= q
+    assert wilson_lower(needed - 1, needed - 1, level) < q
+
+
+def test_max_with_no_selection_on_the_data_has_no_interval(make_frame):
+    # 20 replicates; every lr has one replicate whose loss rose, the largest lr diverges:
+    # "max" selects nothing on the data, though many resamples leave the rise out.
+    rng = np.random.default_rng(11)
+    values = -np.abs(rng.normal(1, 0.2, size=(20, 4)))
+    values[np.arange(3), np.arange(3)] = 0.1
+    values[0, 3] = np.inf
+    frame = make_frame(values, LRS)
+    with pytest.warns(NoSelectionWarning, match="No lr satisfies rule 'max'"):
+        selection = pick(frame, "max")
+    assert np.isnan(selection.lr)
+    assert np.isnan(selection.ci_low) and np.isnan(selection.ci_high)
+    assert selection.n_no_selection < 200  # the resamples did select: the interval is withheld
+    assert selection.frequencies.sum() == pytest.approx(1.0)  # ...and their shares are kept
 
 
 def test_one_se_takes_the_largest_lr_within_one_se(make_frame):
