@@ -689,6 +689,8 @@ def _model_provenance(model: Any) -> dict[str, Any]:
     optimizer = model.optimizer
     config = {}
     for key, value in optimizer.get_config().items():
+        if key == "name":  # Keras numbers names per process (sgd_7): not provenance
+            continue
         if isinstance(value, np.generic):
             value = value.item()
         if isinstance(value, (str, int, float, bool)) or value is None:
@@ -699,7 +701,7 @@ def _model_provenance(model: Any) -> dict[str, Any]:
         "optimizer": type(optimizer).__name__,
         "optimizer_config": config,
         "loss": repr(getattr(model, "loss", None)),
-        "model": model.name,
+        "model": type(model).__name__,
         "n_parameters": int(sum(int(np.prod(v.shape)) for v in model.trainable_variables)),
     }
 

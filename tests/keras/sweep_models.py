@@ -7,6 +7,9 @@ import numpy as np
 
 N_ROWS = 64
 N_FEATURES = 4
+# Eager steps: these tiny runs take a few steps each, and tracing a train step per fresh
+# model costs more than the steps themselves.
+EAGER = True
 
 
 def sweep_data(seed: int = 20261130):
@@ -33,7 +36,12 @@ def build_mlp(lr, seed, *, dropout=0.0, momentum=0.0, schedule=None, total_steps
         rate = learning_rate_schedule(
             schedule, lr, total_steps=total_steps, one_cycle=TriangleOneCycle
         )
-    model.compile(keras.optimizers.SGD(rate, momentum=momentum), loss="mse", metrics=["mae"])
+    model.compile(
+        keras.optimizers.SGD(rate, momentum=momentum),
+        loss="mse",
+        metrics=["mae"],
+        run_eagerly=EAGER,
+    )
     return model
 
 
