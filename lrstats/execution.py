@@ -119,8 +119,9 @@ def _map_dask(function, tasks, shared, client, on_result, key_prefix) -> list[An
         return []
     token = uuid4().hex[:12]
     # One copy of the data per worker, shipped once; tasks carry a reference to it.
+    # (In a list: scatter would split a dict or a list into one future per item.)
     shared_future = (
-        client.scatter(shared, broadcast=True, hash=False) if shared is not None else None
+        client.scatter([shared], broadcast=True, hash=False)[0] if shared is not None else None
     )
     futures = [
         client.submit(function, task, shared_future, key=f"{key_prefix}-{token}-{i}", pure=False)

@@ -16,6 +16,7 @@ import math
 import numbers
 import platform
 import random
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -349,6 +350,55 @@ def _run_seeds(seed: int) -> tuple[int, np.random.Generator]:
     return int(weights_state % (2**31 - 1)), order
 
 
+class _ThreadLocalRandom:
+    """Stands in for the ``random`` module inside Keras' seed generator module.
+
+    Keras draws the seed of every unseeded initializer and ``SeedGenerator`` (dropout,
+    noise layers) from Python's *process-global* ``random``. On a Dask worker other
+    threads (the event loop, the comms) use that generator too, between our seeding and
+    the model's construction, so the weights of a run would depend on what else the
+    process did. While a run builds its model, this thread gets its own
+    ``random.Random`` seeded from the run; every other thread, and every thread outside
+    a run, sees the real ``random`` module.
+    """
+
+    def __init__(self, fallback: Any) -> None:
+        self._fallback = fallback
+        self._local = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        generator = getattr(self._local, "generator", None)
+        return getattr(self._fallback if generator is None else generator, name)
+
+
+_INSTALL_LOCK = threading.Lock()
+
+
+def _thread_random() -> _ThreadLocalRandom:
+    """Install the stand-in once per process (Keras private attribute, see the class)."""
+    from keras.src.random import seed_generator
+
+    with _INSTALL_LOCK:
+        current = seed_generator.python_random
+        if not isinstance(current, _ThreadLocalRandom):
+            current = _ThreadLocalRandom(current)
+            seed_generator.python_random = current
+    return current
+
+
+@contextlib.contextmanager
+def _run_randomness(keras_seed: int) -> Iterator[None]:
+    """Seed everything a run's model draws from, in this thread only where possible."""
+    stand_in = _thread_random()
+    with _caller_generators_kept():
+        keras.utils.set_random_seed(keras_seed)
+        stand_in._local.generator = random.Random(keras_seed)
+        try:
+            yield
+        finally:
+            stand_in._local.generator = None
+
+
 @contextlib.contextmanager
 def _caller_generators_kept() -> Iterator[None]:
     """``keras.utils.set_random_seed`` also seeds Python's and NumPy's global generators:
@@ -396,8 +446,7 @@ def _train(run: _Run, shared: _Shared) -> pd.DataFrame:
     permutations = np.stack([order.permutation(shared.n_rows) for _ in range(run.epochs)])
     steps = -(-shared.n_rows // run.batch_size)
     # set_random_seed seeds Python's and NumPy's global generators too: keep the caller's.
-    with _caller_generators_kept():
-        keras.utils.set_random_seed(keras_seed)
+    with _run_randomness(keras_seed):
         model = shared.build_model(run.lr, run.seed, **build_levels)
         check_built_model(model, run.lr, run.seed, build_levels)
         history = model.fit(
@@ -606,8 +655,7 @@ def sensitivity(
     # ---- check build_model once here, before anything is stored or submitted
     first = runs[0]
     first_levels = {k: v for k, v in first.levels if k not in SWEEP_FACTORS}
-    with _caller_generators_kept():
-        keras.utils.set_random_seed(_run_seeds(first.seed)[0])
+    with _run_randomness(_run_seeds(first.seed)[0]):
         probe = build_model(first.lr, first.seed, **first_levels)
         check_built_model(probe, first.lr, first.seed, first_levels)
         model_info = _model_provenance(probe)

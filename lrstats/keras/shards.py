@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -14,16 +15,31 @@ from lrstats.execution import check_executor, map_runs, split_range
 __all__ = ["sample_deltas_sharded"]
 
 
-def _sample_shard(replicates: range, shared: dict[str, Any]) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Payload:
+    """The model, data and options of every shard, sent to each worker once.
+
+    A plain class, so Dask pickles it whole (the model through Keras' own pickling, which
+    keeps the weights and the optimizer state exactly) instead of trying its outdated
+    Keras-2 serializer on the model.
+    """
+
+    model: Any
+    x: Any
+    y: Any
+    options: dict[str, Any]
+
+
+def _sample_shard(replicates: range, payload: _Payload) -> pd.DataFrame:
     from lrstats.keras import sample_deltas
 
     return sample_deltas(
-        shared["model"],
-        shared["x"],
-        shared["y"],
+        payload.model,
+        payload.x,
+        payload.y,
         replicates=replicates,
         progress=False,
-        **shared["options"],
+        **payload.options,
     )
 
 
@@ -70,7 +86,8 @@ def sample_deltas_sharded(
     pandas.DataFrame
         The frame of ``sample_deltas`` over all replicates, sorted by replicate then lr,
         with the first shard's ``attrs``; ``attrs["path"]`` is ``"mixed"`` if shards took
-        different paths, and ``attrs["shards"]`` records the shard ranges.
+        different paths, ``attrs["chunk_size"]`` is the largest shard's, and
+        ``attrs["shards"]`` records the shard ranges.
 
     Examples
     --------
@@ -103,15 +120,9 @@ def sample_deltas_sharded(
     entropy = check_seed(seed, "seed")
     if "progress" in options:
         raise TypeError("`progress` is not an option of sample_deltas_sharded (shards are silent)")
-    shared = {
-        "model": model,
-        "x": x,
-        "y": y,
-        "options": {"lrs": lrs, "batch_size": batch_size, "seed": entropy, **options},
-    }
-    if executor is None:
-        # Validate in-process before running anything (the first shard does it anyway).
-        pass
+    shared = _Payload(
+        model, x, y, {"lrs": lrs, "batch_size": batch_size, "seed": entropy, **options}
+    )
     frames = map_runs(
         _sample_shard, ranges, shared=shared, executor=executor, key_prefix="lrstats-shard"
     )
@@ -120,5 +131,9 @@ def sample_deltas_sharded(
     paths = {f.attrs.get("path") for f in frames}
     if len(paths) > 1:
         frame.attrs["path"] = "mixed"
+    # A shard smaller than the chunk size runs in one smaller chunk: record the largest.
+    chunks = [f.attrs["chunk_size"] for f in frames if "chunk_size" in f.attrs]
+    if chunks:
+        frame.attrs["chunk_size"] = max(chunks)
     frame.attrs["shards"] = [(r.start, r.stop) for r in ranges]
     return frame
