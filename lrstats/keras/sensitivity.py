@@ -31,7 +31,7 @@ from lrstats._validation import check_int, check_lrs
 from lrstats._version import __version__
 from lrstats.execution import check_executor, describe_executor, map_runs
 
-__all__ = ["RESERVED_COLUMNS", "learning_rate_schedule", "sensitivity"]
+__all__ = ["RESERVED_COLUMNS", "build_demo_model", "learning_rate_schedule", "sensitivity"]
 
 #: Column names a factor may not take.
 RESERVED_COLUMNS = ("lr", "replicate", "seed", "epoch", "loss")
@@ -307,6 +307,19 @@ def learning_rate_schedule(
     if not callable(one_cycle):
         raise TypeError(f"`one_cycle` must be callable. Received: one_cycle={one_cycle!r}")
     return one_cycle(float(lr), total_steps)
+
+
+def build_demo_model(lr: float, seed: int, *, n_features: int, momentum: float = 0.9) -> Any:
+    """A ``build_model`` for sweeps: the demo MLP with ``SGD(lr, momentum)``.
+
+    :func:`lrstats.keras.models.demo_model` (``n_features → 32 → 32 → 1``, ReLU, mse) with
+    Glorot initializers seeded by ``seed``. Module-level, so Dask workers import it; bind
+    ``n_features`` with :func:`functools.partial`.
+    """
+    from lrstats.keras.models import demo_model
+
+    optimizer = keras.optimizers.SGD(learning_rate=float(lr), momentum=float(momentum))
+    return demo_model(n_features, optimizer=optimizer, seed=int(seed))
 
 
 # ----------------------------------------------------------------------------- one run
