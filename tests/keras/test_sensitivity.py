@@ -296,3 +296,21 @@ def test_mismatched_rows_are_refused(data):
     x, y, _ = data
     with pytest.raises(ValueError, match=r"`x` and `y` must be arrays with the same number"):
         sensitivity(build_mlp, x, y[:10], lrs=LRS, seeds=1, epochs=1, batch_size=16)
+
+
+def test_progress_bar_counts_runs_and_shows_the_running_best(data, capsys):
+    x, y, validation = data
+    sensitivity(
+        build_mlp,
+        x,
+        y,
+        lrs=[0.01, 0.05],
+        seeds=1,
+        epochs=1,
+        batch_size=32,
+        validation_data=validation,
+        progress=True,
+    )
+    err = capsys.readouterr().err
+    assert "2/2" in err
+    assert "best final val_loss" in err and "at lr=" in err
