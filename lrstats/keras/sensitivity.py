@@ -578,8 +578,9 @@ def sensitivity(
     Returns
     -------
     pandas.DataFrame
-        One row per (lr, seed, factor levels, epoch), sorted by the factors (in the
-        order given), ``lr``, ``replicate`` and ``epoch``. Columns: ``lr`` (float64),
+        One row per (lr, seed, factor levels, epoch), sorted by the factor columns (in
+        the order the factors are given, levels ascending), ``lr``, ``replicate`` and
+        ``epoch``. Columns: ``lr`` (float64),
         ``replicate`` (int64, the seed), one column per factor, ``epoch`` (int64, from 1;
         the metrics after that epoch), ``loss``, ``val_loss`` (with validation data),
         then every compiled metric and its ``val_`` twin (float64). ``loss`` is Keras'
@@ -606,8 +607,16 @@ def sensitivity(
     global generators are restored after each run (``set_random_seed`` changes them);
     the TensorFlow global seed is left set.
 
-    Each epoch is one ``model.fit(..., shuffle=False)`` call on the rows in ``g_s``'s
-    permutation; the optimizer state and schedule step carry over between epochs.
+    Keras draws the seeds of unseeded initializers and dropout layers from Python's
+    process-global ``random``, which other threads of a Dask worker use too; while a run
+    builds and trains its model, its thread draws from its own ``random.Random(k_s)``
+    instead, so those seeds do not depend on what else the process does.
+
+    Training is one ``model.fit`` call over a ``tf.data`` pipeline that visits each
+    epoch's rows in the order of that epoch's permutation, in batches of ``batch_size``
+    (the last one partial): the batches of ``fit(x[p], y[p], shuffle=False)`` epoch by
+    epoch, with one traced train step. ``build_model`` is called once more, in this
+    process, before any run, to check what it returns.
 
     Analysis: reduce to the final (or best) epoch and use the inference layer, e.g.
     ``lrstats.summarize(frame[frame.epoch == epochs], response="val_loss")``;
