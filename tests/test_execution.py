@@ -96,3 +96,10 @@ def test_split_range_is_contiguous_and_balanced():
     assert split_range(range(2), 5) == [range(0, 1), range(1, 2)]
     with pytest.raises(ValueError, match=r"`shards` must be an integer >= 1"):
         split_range(range(4), 0)
+
+
+def test_describe_executor(client):
+    from lrstats.execution import describe_executor
+
+    assert describe_executor(None) == "serial"
+    assert describe_executor(client).endswith("(2 workers, 2 threads)")
