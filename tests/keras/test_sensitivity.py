@@ -314,3 +314,11 @@ def test_progress_bar_counts_runs_and_shows_the_running_best(data, capsys):
     err = capsys.readouterr().err
     assert "2/2" in err
     assert "best final val_loss" in err and "at lr=" in err
+
+
+def test_the_frame_does_not_depend_on_the_order_runs_finish_in(sweep):
+    from lrstats.keras.sensitivity import _assemble
+
+    shuffled = sweep.sample(frac=1.0, random_state=np.random.default_rng(4))
+    shuffled = shuffled[list(reversed(shuffled.columns))]
+    pd.testing.assert_frame_equal(_assemble(shuffled.reset_index(drop=True), []), sweep)
