@@ -13,6 +13,9 @@ Side by side in one run, on the same machine:
 * the workers are started and have imported TensorFlow before timing (cluster start-up
   is reported separately);
 * the frames must be identical (checked), then the speed-up is printed;
+* the CPU time each process actually received, and from it an estimate of the speed-up
+  on idle cores (serial CPU time / the busiest worker's CPU time), since on a shared
+  machine the wall-clock ratio measures the contention;
 * the per-task overhead of :func:`lrstats.execution.map_runs` on the cluster: the same
   trivial task serially and on Dask, ``(t_dask - t_serial) / n_tasks``.
 
@@ -41,6 +44,13 @@ def build_demo(lr: float, seed: int):
 
 def _nothing(task, shared):
     return task
+
+
+def _cpu_seconds():
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _import_tensorflow():
@@ -104,12 +114,15 @@ def main() -> None:
             **dict(options, lrs=[0.01, 0.02], seeds=1, epochs=1),
         )
 
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _cpu_seconds()
         serial = sensitivity(build_demo, x, y, **options)
-        t_serial = time.perf_counter() - start
+        t_serial, cpu_serial = time.perf_counter() - start, _cpu_seconds() - cpu_start
+        workers_before = client.run(_cpu_seconds)
         start = time.perf_counter()
         on_dask = sensitivity(build_demo, x, y, executor=client, **options)
         t_dask = time.perf_counter() - start
+        workers_after = client.run(_cpu_seconds)
+        cpu_workers = [workers_after[w] - workers_before[w] for w in workers_before]
         pd.testing.assert_frame_equal(on_dask, serial)
 
         tasks = list(range(args.tasks))
@@ -127,6 +140,18 @@ def main() -> None:
     print(f"serial, 1 thread:        {t_serial:7.2f} s  ({t_serial / n_runs:.2f} s per run)")
     print(f"Dask, 2 workers × 1:     {t_dask:7.2f} s  ({t_dask / n_runs:.2f} s per run)")
     print(f"speed-up:                {t_serial / t_dask:7.2f}×  (frames identical)")
+    # CPU time actually received: under load a process gets a fraction of a core.
+    print(
+        f"CPU received:            serial {cpu_serial:.1f} s in {t_serial:.1f} s "
+        f"({cpu_serial / t_serial:.0%} of a core); workers "
+        + ", ".join(f"{c:.1f} s ({c / t_dask:.0%})" for c in cpu_workers)
+    )
+    # If every process had a core to itself, wall time ≈ its CPU time: the speed-up
+    # 2 idle cores would give is about serial CPU / busiest worker's CPU (an estimate).
+    print(
+        f"CPU-time estimate of the speed-up on idle cores: "
+        f"{cpu_serial / max(cpu_workers):.2f}×  (serial CPU / busiest worker's CPU)"
+    )
     overhead = (t_trivial_dask - t_trivial_serial) / args.tasks
     print(
         f"per-task overhead:       {overhead * 1e3:7.2f} ms  ({args.tasks} trivial tasks: "
