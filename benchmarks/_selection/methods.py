@@ -142,6 +142,10 @@ def hyperband(cell, max_epochs=3, factor=3):
     """KerasTuner Hyperband over the grid (one iteration), ``val_loss`` objective."""
     import keras_tuner as kt
 
+    # KerasTuner 1.4.8 imports tensorboard before every trial with the TensorFlow backend,
+    # though it only uses it for a TensorBoard callback (none here); tensorboard is not
+    # installed, so that hook is skipped.
+    kt.Tuner._configure_tensorboard_dir = lambda self, callbacks, trial, execution=0: None
     data = C.load(cell.dataset)
     epochs = {"n": 0}
 
@@ -205,10 +209,17 @@ def optuna_tpe(cell, budget_epochs=33, max_epochs=C.EPOCHS):
 
 # ----------------------------------------------------------------------- recommend_lr
 RECOMMEND_VARIANTS = {
-    "recommend R=3 keep=0.5": {"replicates": 3, "keep_fraction": 0.5},
-    "recommend R=5 keep=0.5": {"replicates": 5, "keep_fraction": 0.5},
-    "recommend R=3 keep=0": {"replicates": 3, "keep_fraction": 0.0},
-}
+    # tests only (no forced halving), with and without the planned length (20 epochs)
+    "recommend R=3 test-only": {"replicates": 3, "keep_fraction": 0.5, "halve": False},
+    "recommend R=3 test-only +extrap": {
+        "replicates": 3, "keep_fraction": 0.5, "halve": False, "epochs": C.EPOCHS,
+    },
+    # successive halving proper (the test may drop more than half)
+    "recommend R=2 halve": {"replicates": 2, "halve": True},
+    "recommend R=3 halve +extrap": {"replicates": 3, "halve": True, "epochs": C.EPOCHS},
+    # recommend_lr's defaults, told the planned training length
+    "recommend R=2 halve +extrap": {"replicates": 2, "halve": True, "epochs": C.EPOCHS},
+}  # fmt: skip
 
 
 def recommend(cell, variants=RECOMMEND_VARIANTS):

@@ -36,8 +36,10 @@ __all__ = [
     "EliminationRound",
     "HalvingResult",
     "Recommendation",
+    "extrapolate_optimum",
     "halving_cost",
     "paired_elimination",
+    "round_optima",
     "successive_halving",
 ]
 
@@ -83,7 +85,12 @@ def _paired_greater_pvalue(d: np.ndarray) -> float:
 
 
 def paired_elimination(
-    losses: np.ndarray, *, alpha: float = 0.05, keep_fraction: float = 0.0, log: bool = True
+    losses: np.ndarray,
+    *,
+    alpha: float = 0.05,
+    keep_fraction: float = 0.0,
+    log: bool = True,
+    halve: bool = False,
 ) -> EliminationRound:
     """Which lrs of one round survive: drop the diverged and those a paired test rules out.
 
@@ -98,6 +105,9 @@ def paired_elimination(
         Drop no more ruled-out lrs than leave ``ceil(keep_fraction * n)`` of the ``n``
         finite lrs (the ruled-out ones of highest mean go first); 0.5 is successive
         halving's "at most half". Diverged lrs are always dropped.
+    halve : bool, default False
+        Successive halving proper: after the test, keep at most ``ceil(n / 2)`` of the
+        ``n`` finite lrs (those of lowest mean) even if the test rules out fewer.
     log : bool, default True
         Test differences of ``log(loss)`` (relative differences: a loss far above the
         others is ruled out even when its spread is large) when every finite loss is
@@ -152,6 +162,10 @@ def paired_elimination(
         ruled_out = np.flatnonzero(~diverged & ~keep)
         reprieved = ruled_out[np.argsort(mean[ruled_out], kind="stable")][: floor - keep.sum()]
         keep[reprieved] = True
+    cap = math.ceil(int((~diverged).sum()) / 2)
+    if halve and keep.sum() > cap:
+        kept = np.flatnonzero(keep)
+        keep[kept[np.argsort(mean[kept], kind="stable")][cap:]] = False
     return EliminationRound(best, keep, mean, pvalue, adjusted, diverged)
 
 
@@ -197,6 +211,7 @@ def successive_halving(
     budget_steps: int,
     alpha: float = 0.05,
     keep_fraction: float = 0.0,
+    halve: bool = False,
 ) -> HalvingResult:
     """Run rounds of training and :func:`paired_elimination` with doubling horizons.
 
@@ -216,7 +231,7 @@ def successive_halving(
         Most member-steps to spend. The first round always runs and must fit
         (``n_lrs * replicates * initial_steps <= budget_steps``); a later round runs only
         if it fits in what is left.
-    alpha, keep_fraction : float
+    alpha, keep_fraction, halve
         See :func:`paired_elimination`.
 
     Returns
@@ -247,7 +262,9 @@ def successive_halving(
                 f"Received: shape {losses.shape}"
             )
         spent += active.size * replicates * (stop - start)
-        decision = paired_elimination(losses, alpha=alpha, keep_fraction=keep_fraction)
+        decision = paired_elimination(
+            losses, alpha=alpha, keep_fraction=keep_fraction, halve=halve
+        )
         for j, index in enumerate(active):
             for r in range(replicates):
                 rows.append(
@@ -361,3 +378,60 @@ def halving_cost(n_lrs: int, keep_fraction: float = 0.5) -> int:
         if nxt <= 1 or nxt >= n:
             return cost
         n, i = nxt, i + 1
+
+
+def round_optima(evidence: pd.DataFrame, lrs: np.ndarray) -> pd.DataFrame:
+    """The optimum log10 lr of every round with at least two finite lrs.
+
+    Within a round, the lr of lowest mean log loss (the mean loss if some loss is <= 0)
+    and, where both its grid neighbours in that round are finite, the vertex of the
+    parabola through the three points in log10 lr (clipped to the neighbours).
+
+    Parameters
+    ----------
+    evidence : pandas.DataFrame
+        :attr:`HalvingResult.evidence`.
+    lrs : array_like
+        The grid (``lr_index`` indexes it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``round, steps, log10_lr`` (one row per qualifying round).
+    """
+    grid = np.log10(np.asarray(lrs, dtype=np.float64))
+    rows = []
+    for (round_, steps), frame in evidence.groupby(["round", "steps"], sort=True):
+        loss = frame.pivot(index="replicate", columns="lr_index", values="loss")
+        loss = loss.loc[:, np.isfinite(loss).all(axis=0)]
+        if loss.shape[1] < 2:
+            continue
+        values = np.log(loss) if (loss.to_numpy() > 0).all() else loss
+        mean = values.mean(axis=0).to_numpy()
+        x = grid[loss.columns.to_numpy()]
+        order = np.argsort(x)
+        x, mean = x[order], mean[order]
+        j = int(np.argmin(mean))
+        best = x[j]
+        if 0 < j < x.size - 1:
+            a, b, _ = np.polyfit(x[j - 1 : j + 2], mean[j - 1 : j + 2], 2)
+            if a > 0:
+                best = float(np.clip(-b / (2 * a), x[j - 1], x[j + 1]))
+        rows.append((int(round_), int(steps), float(best)))
+    return pd.DataFrame(rows, columns=["round", "steps", "log10_lr"])
+
+
+def extrapolate_optimum(optima: pd.DataFrame, target_steps: float) -> float:
+    """The optimum log10 lr at ``target_steps``, by a line in log10(steps) through the rounds.
+
+    Least squares of ``log10_lr`` on ``log10(steps)`` over the rows of ``optima``
+    (:func:`round_optima`); with one row, that row's value. Returns NaN without rows.
+    """
+    if optima.empty:
+        return math.nan
+    x = np.log10(optima["steps"].to_numpy(dtype=np.float64))
+    y = optima["log10_lr"].to_numpy(dtype=np.float64)
+    if x.size < 2 or np.ptp(x) == 0:
+        return float(y[-1])
+    slope, intercept = np.polyfit(x, y, 1)
+    return float(intercept + slope * math.log10(target_steps))

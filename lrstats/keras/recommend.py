@@ -26,7 +26,13 @@ import tensorflow as tf
 
 from lrstats._streams import check_seed, seed_sequence
 from lrstats._validation import check_int, check_lrs, check_real
-from lrstats.inference.halving import Recommendation, halving_cost, successive_halving
+from lrstats.inference.halving import (
+    Recommendation,
+    extrapolate_optimum,
+    halving_cost,
+    round_optima,
+    successive_halving,
+)
 from lrstats.keras._data import DataPool, prepare_data
 from lrstats.keras._sampler import _check_model
 from lrstats.keras._state import StateSnapshot, settable_learning_rate
@@ -109,7 +115,20 @@ class _MemberTrainer:
             y_pred = clone(x, training=False)
             return clone.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
 
-        self._run = tf.function(run, reduce_retracing=True)
+        if pool.y is not None and pool.sample_weight is None:
+            # one trace for every horizon: the number of steps is the free dimension
+
+            def spec(a):
+                return tf.TensorSpec((None, batch_size, *a.shape[1:]), tf.as_dtype(a.dtype))
+
+            signature = [
+                tf.nest.map_structure(spec, pool.x),
+                tf.nest.map_structure(spec, pool.y),
+            ]
+            traced = tf.function(lambda xb, yb: run(xb, yb, None), input_signature=signature)
+            self._run = lambda xb, yb, wb: traced(xb, yb)
+        else:
+            self._run = tf.function(run, reduce_retracing=True)
         self._val_loss = tf.function(val_loss, reduce_retracing=True)
 
     def _rows(self, replicate: int, start: int, stop: int) -> np.ndarray:
@@ -164,15 +183,17 @@ def recommend_lr(
     y: Any = None,
     *,
     lrs: Any = None,
+    epochs: float | None = None,
     validation_data: Any = None,
     validation_split: float = 0.2,
     seed: int | None = None,
     budget: float = 2.0,
-    replicates: int = 3,
+    replicates: int = 2,
     batch_size: int = 32,
     initial_steps: int | None = None,
     alpha: float = 0.05,
     keep_fraction: float = 0.5,
+    halve: bool = True,
     sample_weight: Any = None,
     max_rows: int = 1_000_000,
 ) -> Recommendation:
@@ -189,6 +210,12 @@ def recommend_lr(
     lrs : array_like, optional
         Candidate lrs (positive, distinct); default ``DEFAULT_LRS`` (1e-5 ... 1 in
         half-decades).
+    epochs : float, optional
+        How long the model will be trained, in epochs of ``x``. Given, the optimum lr of
+        every halving round (:func:`~lrstats.inference.halving.round_optima`) is regressed
+        on log10 of the round's horizon and extrapolated to ``epochs`` (the optimum moves
+        to smaller lrs as the horizon grows); the recommendation is the grid lr nearest to
+        it in log10. Without it, the lr of lowest mean loss in the last round.
     validation_data : tuple (x_val, y_val), optional
         Data the horizons are judged on. Default: a ``validation_split`` share of the rows
         of ``x``, drawn from the ``"lookahead"`` stream of ``seed`` (key ``SPLIT_KEY``) and
@@ -200,7 +227,7 @@ def recommend_lr(
     budget : float, default 2.0
         Training to spend, in units of "one epoch at every lr": at most
         ``budget * len(lrs) * ceil(n_train / batch_size)`` member-steps in total.
-    replicates : int, default 3
+    replicates : int, default 2
         Paired replicates per lr (``>= 2``): different minibatch orders, shared by all lrs.
     batch_size : int, default 32
     initial_steps : int, optional
@@ -211,6 +238,9 @@ def recommend_lr(
     keep_fraction : float, default 0.5
         Each round keeps at least ``ceil(keep_fraction * n)`` of its ``n`` finite lrs, even
         if the test rules out more (0: drop everything the test rules out).
+    halve : bool, default True
+        Also keep at most half of each round's finite lrs (lowest mean first), as
+        successive halving does, when the test rules out fewer.
     sample_weight : array_like, optional
     max_rows : int, default 1_000_000
 
@@ -241,6 +271,8 @@ def recommend_lr(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     alpha = check_real(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False)
     keep_fraction = check_real(keep_fraction, "keep_fraction", low=0.0, high=1.0)
+    if epochs is not None:
+        epochs = check_real(epochs, "epochs", low=0.0, low_inclusive=False)
     if initial_steps is not None:
         initial_steps = check_int(initial_steps, "initial_steps", minimum=1)
     max_rows = check_int(max_rows, "max_rows", minimum=2)
@@ -294,24 +326,31 @@ def recommend_lr(
             budget_steps=budget_steps,
             alpha=alpha,
             keep_fraction=keep_fraction,
+            halve=halve,
         )
     finally:
         snapshot.restore()
     evidence = result.evidence.copy()
     evidence.insert(2, "lr", grid[evidence["lr_index"].to_numpy()])
     evidence = evidence.drop(columns="lr_index")
+    optima = round_optima(result.evidence, grid)
+    target = math.nan
     if result.best < 0:
         lr = ci_low = ci_high = math.nan
     else:
         lr = float(grid[result.best])
         kept = grid[result.survivors] if result.survivors.size else grid[[result.best]]
         ci_low, ci_high = float(kept.min()), float(kept.max())
+        if epochs is not None:
+            target = extrapolate_optimum(optima, epochs * steps_per_epoch)
+            if math.isfinite(target):
+                lr = float(grid[np.argmin(np.abs(np.log10(grid) - target))])
     return Recommendation(
         lr=lr,
         ci_low=ci_low,
         ci_high=ci_high,
         evidence=evidence,
-        method="successive_halving",
+        method="successive_halving" + ("" if epochs is None else "+extrapolation"),
         alpha=alpha,
         replicates=replicates,
         rounds=result.rounds,
@@ -324,6 +363,10 @@ def recommend_lr(
             "initial_steps": initial_steps,
             "budget": budget,
             "keep_fraction": keep_fraction,
+            "epochs": epochs,
+            "halve": halve,
+            "round_optima": optima.to_dict("list"),
+            "extrapolated_log10_lr": target,
             "seed": entropy,
             "n_train": train.n_rows,
             "n_validation": val.n_rows,

@@ -5,11 +5,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from lrstats.inference.halving import halving_cost, paired_elimination, successive_halving
+from lrstats.inference.halving import (
+    extrapolate_optimum,
+    halving_cost,
+    paired_elimination,
+    round_optima,
+    successive_halving,
+)
 
 # 4 replicates x 4 lrs; column 1 has the lowest mean
 LOSSES = np.array(
@@ -158,3 +165,47 @@ def test_paired_elimination_validation():
         paired_elimination(np.ones((1, 3)))
     with pytest.raises(ValueError, match="`keep_fraction`"):
         paired_elimination(np.ones((2, 3)), keep_fraction=1.5)
+
+
+def _evidence(rounds):
+    """Evidence rows from {(round, steps): {lr_index: [losses per replicate]}}."""
+    rows = []
+    for (round_, steps), by_lr in rounds.items():
+        for index, losses in by_lr.items():
+            for r, loss in enumerate(losses):
+                rows.append((round_, steps, index, r, loss))
+    return pd.DataFrame(rows, columns=["round", "steps", "lr_index", "replicate", "loss"])
+
+
+def test_round_optima_parabola_vertex_by_hand():
+    grid = np.array([1e-3, 1e-2, 1e-1, 1.0])
+    # mean log losses at log10 lr -3, -2, -1: 2, 1, 1.5 -> vertex of the parabola
+    losses = {0: [np.exp(2.0)] * 2, 1: [np.exp(1.0)] * 2, 2: [np.exp(1.5)] * 2, 3: [np.inf, 1.0]}
+    optima = round_optima(_evidence({(0, 4): losses}), grid)
+    a, b, _ = np.polyfit([-3.0, -2.0, -1.0], [2.0, 1.0, 1.5], 2)
+    assert optima["log10_lr"].tolist() == pytest.approx([-b / (2 * a)])
+    assert optima["steps"].tolist() == [4]
+    # at the edge of the round's lrs: the argmin itself
+    edge = round_optima(_evidence({(1, 8): {1: [1.0, 1.1], 2: [2.0, 2.1]}}), grid)
+    assert edge["log10_lr"].tolist() == [-2.0]
+
+
+def test_extrapolate_optimum_is_the_least_squares_line_in_log_steps():
+    optima = pd.DataFrame(
+        {"round": [0, 1, 2], "steps": [10, 20, 40], "log10_lr": [-1.0, -1.2, -1.5]}
+    )
+    slope, intercept = np.polyfit(np.log10([10, 20, 40]), [-1.0, -1.2, -1.5], 1)
+    assert extrapolate_optimum(optima, 800) == pytest.approx(intercept + slope * np.log10(800))
+    assert extrapolate_optimum(optima.iloc[:1], 800) == -1.0
+    assert np.isnan(extrapolate_optimum(optima.iloc[:0], 800))
+
+
+def test_halve_keeps_at_most_half_by_mean_and_never_reprieves_the_ruled_out():
+    rng = np.random.default_rng(1)
+    losses = np.array([1.0, 1.01, 1.02, 1.03, 1.04]) + 0.2 * rng.normal(size=(3, 5))
+    tested = paired_elimination(losses, alpha=0.05)
+    halved = paired_elimination(losses, alpha=0.05, halve=True)
+    assert tested.keep.sum() > 3  # precondition: the test alone keeps more than half
+    order = np.argsort(halved.mean)
+    assert np.flatnonzero(halved.keep).tolist() == sorted(order[:3].tolist())
+    assert not (halved.keep & ~tested.keep).any()

@@ -146,3 +146,19 @@ def test_result_frames(warm, regression_data):
     ]
     assert len(result.to_frame()) == len(summary) * result.replicates
     assert "Recommended lr" in result._repr_html_()
+
+
+def test_epochs_extrapolates_the_round_optima(warm, regression_data):
+    import pandas as pd
+
+    from lrstats.inference.halving import extrapolate_optimum
+
+    x, y = regression_data
+    grid = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0])
+    result = recommend_lr(warm, x, y, lrs=grid, seed=0, budget=2.0, epochs=50)
+    optima = pd.DataFrame(result.params["round_optima"])
+    steps_per_epoch = int(np.ceil(result.params["n_train"] / result.params["batch_size"]))
+    target = extrapolate_optimum(optima, 50 * steps_per_epoch)
+    assert result.params["extrapolated_log10_lr"] == pytest.approx(target)
+    assert result.lr == grid[np.argmin(np.abs(np.log10(grid) - target))]
+    assert result.method == "successive_halving+extrapolation"
