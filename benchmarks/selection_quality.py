@@ -44,13 +44,29 @@ DOC = ROOT / "docs" / "selection_quality.md"
 FIGURES = ROOT / "docs" / "figures"
 
 
+def _picks_path(function: str) -> Path:
+    return ROOT / "benchmarks" / f"selection_picks_{function}.csv"
+
+
+def load_picks() -> pd.DataFrame:
+    """Every cached pick: one CSV per method function (``selection_picks_<function>.csv``).
+
+    ``selection_picks.csv`` holds the first run's picks of the other functions; its
+    ``recommend`` rows came from an earlier version of the variants and are left out.
+    """
+    frames = []
+    if PICKS_CSV.exists():
+        legacy = pd.read_csv(PICKS_CSV)
+        frames.append(legacy[legacy["function"] != "recommend"])
+    frames += [pd.read_csv(p) for p in sorted(PICKS_CSV.parent.glob("selection_picks_*.csv"))]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def run_methods(cells, functions) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     C.configure_threads()
-    done = set()
-    if PICKS_CSV.exists():
-        old = pd.read_csv(PICKS_CSV)
-        done = set(zip(old["cell"], old["function"], strict=True))
+    old = load_picks()
+    done = set(zip(old["cell"], old["function"], strict=True)) if len(old) else set()
     for cell in cells:
         for function in functions:
             if (cell.name, function.__name__) in done:
@@ -60,9 +76,10 @@ def run_methods(cells, functions) -> None:
             frame.insert(0, "function", function.__name__)
             frame.insert(0, "held_out", cell.held_out)
             frame.insert(0, "cell", cell.name)
-            old = pd.read_csv(PICKS_CSV) if PICKS_CSV.exists() else None
-            frame = frame if old is None else pd.concat([old, frame], ignore_index=True)
-            frame.to_csv(PICKS_CSV, index=False, float_format="%.9g")
+            path = _picks_path(function.__name__)
+            previous = pd.read_csv(path) if path.exists() else None
+            frame = frame if previous is None else pd.concat([previous, frame], ignore_index=True)
+            frame.to_csv(path, index=False, float_format="%.9g")
             for row in rows:
                 print(f"{cell.name:22s} {row['method']:28s} pick={row['pick']:.3g} "
                       f"cpu={row['cpu_s']:.2f}s", flush=True)  # fmt: skip
@@ -80,7 +97,7 @@ def scored(held_out: bool) -> pd.DataFrame:
     best = final.groupby("cell")["val_loss"].min().rename("best")
     best_lr = final.loc[final.groupby("cell")["val_loss"].idxmin()].set_index("cell")["lr"]
     cost = T.sweep_cost(truth)
-    picks = pd.read_csv(PICKS_CSV)
+    picks = load_picks()
     picks = picks[picks["held_out"] == held_out].copy()
     picks["cost"] = picks["cpu_s"] / picks["cell"].map(cost["cpu_s"])
     picks["cost_wall"] = picks["wall_s"] / picks["cell"].map(cost["wall_s"])

@@ -17,6 +17,9 @@ import time
 import warnings
 
 import numpy as np
+import pandas as pd
+
+from lrstats.inference.halving import extrapolate_optimum, round_optima
 
 from . import cells as C
 
@@ -219,6 +222,13 @@ RECOMMEND_VARIANTS = {
     "recommend R=3 halve +extrap": {"replicates": 3, "halve": True, "epochs": C.EPOCHS},
     # recommend_lr's defaults, told the planned training length
     "recommend R=2 halve +extrap": {"replicates": 2, "halve": True, "epochs": C.EPOCHS},
+    # longer horizons for the same rounds
+    "recommend R=2 halve +extrap budget=3": {
+        "replicates": 2, "halve": True, "epochs": C.EPOCHS, "budget": 3.0,
+    },
+    "recommend R=2 halve +extrap budget=4": {
+        "replicates": 2, "halve": True, "epochs": C.EPOCHS, "budget": 4.0,
+    },
 }  # fmt: skip
 
 
@@ -262,8 +272,10 @@ def truncated_methods(truth):
             rows.append({"cell": cell, "method": f"trunc {e} ep", "pick": pick, "raw_pick": pick,
                          "epoch_fraction": len(C.GRID) * e / total})  # fmt: skip
         active, horizon, previous, used = list(table.columns), 1, 0, 0
+        grid, history = list(table.columns), []
         while True:
             used += len(active) * (horizon - previous)
+            history.append((horizon, list(active)))
             scores = table.loc[horizon, active].sort_values()
             if 2 * horizon > C.EPOCHS:
                 break
@@ -274,4 +286,17 @@ def truncated_methods(truth):
         pick = float(scores.index[0])
         rows.append({"cell": cell, "method": "halving 1-2-4-8 ep", "pick": pick, "raw_pick": pick,
                      "epoch_fraction": used / total})  # fmt: skip
+        # the same rounds, their optima extrapolated to 20 epochs (recommend_lr's estimator)
+        evidence = []
+        for round_, (h, lrs_h) in enumerate(history):
+            for lr in lrs_h:
+                evidence.append((round_, h, grid.index(lr), 0, table.loc[h, lr]))
+        frame_e = pd.DataFrame(
+            evidence, columns=["round", "steps", "lr_index", "replicate", "loss"]
+        )
+        frame_e = pd.concat([frame_e, frame_e.assign(replicate=1)])  # one seed: no spread
+        target = extrapolate_optimum(round_optima(frame_e, np.array(grid)), C.EPOCHS)
+        pick = nearest_grid(10.0**target)
+        rows.append({"cell": cell, "method": "halving 1-2-4-8 ep +extrap", "pick": pick,
+                     "raw_pick": 10.0**target, "epoch_fraction": used / total})  # fmt: skip
     return rows
