@@ -237,10 +237,35 @@ Every method that needs validation data gets the benchmark's validation split.
 
 def document(held_out_too: bool) -> str:
     dev = scored(False)
-    parts = [INTRO, "## Result", "", verdict(dev), "", markdown(dev, False)]
+    parts = [
+        INTRO,
+        "## Result",
+        "",
+        verdict(dev),
+        "",
+        "`recommend R=2 halve +extrap` is `recommend_lr(model, x, y, epochs=20, seed=0)` "
+        "with every other argument at its default: chosen among the `recommend` rows by the "
+        "most development cells within 5%, then the smallest worst regret. Each `recommend` "
+        "row is a variant: `R` replicates, `halve` (at most half survive a round) or "
+        "`test-only` (only the paired tests drop), `+extrap` (told the planned 20 epochs), "
+        "`budget` in epochs at every lr (default 2).",
+        "",
+        markdown(dev, False),
+    ]
     if held_out_too:
         held = scored(True)
-        parts += ["## Held-out cells", "", verdict(held), "", markdown(held, True)]
+        parts += [
+            "## Held-out cells",
+            "",
+            verdict(held),
+            "",
+            "`recommend_lr`'s defaults were fixed on the development cells before these "
+            "cells were run (and before any of their picks was read); the other variants' "
+            "rows are shown for completeness, and choosing a default by them would tune to "
+            "these three cells.",
+            "",
+            markdown(held, True),
+        ]
     else:
         parts += ["## Held-out cells", "", "Not evaluated yet (`methods --held-out`).", ""]
     return "\n".join(parts)
