@@ -1,0 +1,1 @@
+"""Private helpers of ``benchmarks/selection_quality.py`` (cells, truth, methods, report)."""

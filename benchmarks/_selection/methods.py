@@ -1,0 +1,302 @@
+"""The quick methods compared with the truth; each returns picks with their cost.
+
+Every method gets the cell's model as a user has it before training (built from seed 0 at
+the cell's default lr, compiled), the training split and, where it needs one, the
+benchmark's validation split as ``validation_data`` (the same split the truth is scored
+on, and the same for every method that uses one). Each returns rows
+``method, pick, cpu_s, wall_s, steps`` (``steps``: optimizer steps it trained, NaN where
+not meaningful). A pick off the grid (range tests, autolrtuner's linear grid) is scored
+at the nearest grid lr in log10 (``nearest_grid``); the truth has no other lrs.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from lrstats.inference.halving import extrapolate_optimum, round_optima
+
+from . import cells as C
+
+GRID = np.array(C.GRID)
+
+
+def nearest_grid(lr: float) -> float:
+    if not math.isfinite(lr) or lr <= 0:
+        return math.nan
+    return float(GRID[np.argmin(np.abs(np.log10(GRID) - math.log10(lr)))])
+
+
+class _Clock:
+    def __enter__(self):
+        self.cpu, self.wall = time.process_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.cpu, self.wall = time.process_time() - self.cpu, time.perf_counter() - self.wall
+
+
+def _row(method, pick, clock, steps=math.nan, **extra):
+    return {"method": method, "raw_pick": pick, "pick": nearest_grid(pick),
+            "cpu_s": clock.cpu, "wall_s": clock.wall, "steps": steps, **extra}  # fmt: skip
+
+
+def _model(cell):
+    return C.build_model(cell, C.DEFAULT_LR[cell.optimizer], 0)
+
+
+# ----------------------------------------------------------------------- one-step ΔL
+def delta_rules(cell, replicates=100):
+    """Every ``select_lr`` rule on one-step ΔL at the untrained model (``sample_deltas``)."""
+    import lrstats.inference as inf
+    from lrstats.keras import sample_deltas
+
+    data = C.load(cell.dataset)
+    model = _model(cell)
+    with warnings.catch_warnings(), _Clock() as clock:
+        warnings.simplefilter("ignore")
+        frame = sample_deltas(
+            model, data.x_train, data.y_train, lrs=GRID, replicates=replicates,
+            batch_size=C.BATCH_SIZE, seed=0, progress=False,
+        )  # fmt: skip
+        table = inf.select_all(frame, rng=0)
+    return [
+        _row(f"ΔL {rule}", float(lr), clock, replicates)
+        for rule, lr in zip(table["rule"], table["lr"], strict=True)
+    ]
+
+
+def defaults(cell):
+    with _Clock() as clock:
+        pass
+    return [_row("default", C.DEFAULT_LR[cell.optimizer], clock, 0)]
+
+
+def autolrtuner_rules(cell, subsamples=10, evals=21):
+    """autolrtuner 1.0.2 (the real package), its four ``GetBestLR`` methods.
+
+    10 subsamples × 21 lrs of its linear grid over [1e-5, 1] (its default 100 × 100 costs
+    minutes per cell: its loop is eager); the picks are scored at the nearest grid lr.
+    """
+    from autolrtuner import AutoLRTuner
+
+    data = C.load(cell.dataset)
+    model = _model(cell)
+    with warnings.catch_warnings(), _Clock() as clock:
+        warnings.simplefilter("ignore")
+        tuner = AutoLRTuner(model, seed=0)
+        tuner.Tune(data.x_train, data.y_train, lr_space=(GRID[0], GRID[-1]),
+                   num_subsamples=subsamples, num_evals=evals, batch_size=C.BATCH_SIZE)  # fmt: skip
+        picks = {
+            m: float(tuner.GetBestLR(method=m)) for m in ("mean", "median", "variance", "max")
+        }
+    return [_row(f"autolrtuner {m}", lr, clock, subsamples) for m, lr in picks.items()]
+
+
+# ----------------------------------------------------------------------- range test
+def minimal_range_test(cell, steps=100, low=1e-6, high=10.0, smoothing=0.98):
+    """A minimal LR range test (Smith 2017): lr grows geometrically over ``steps`` steps.
+
+    Suggestions: ``min/10`` (a tenth of the lr at the lowest smoothed loss) and
+    ``steepest`` (the lr where the smoothed loss falls fastest in log lr). Stops when the
+    smoothed loss exceeds 4× its minimum. Replaced by ``lrstats.keras.range_test`` when
+    that exists (``RANGE_TEST`` below is the plug).
+    """
+    data = C.load(cell.dataset)
+    model = _model(cell)
+    rng = np.random.default_rng(0)
+    lrs = low * (high / low) ** (np.arange(steps) / (steps - 1))
+    with _Clock() as clock:
+        smooth, best, seen, avg = [], math.inf, [], 0.0
+        for i, lr in enumerate(lrs):
+            rows = rng.choice(len(data.x_train), C.BATCH_SIZE, replace=False)
+            model.optimizer.learning_rate.assign(lr)
+            model.reset_metrics()
+            loss = float(model.train_on_batch(data.x_train[rows], data.y_train[rows]))
+            if not math.isfinite(loss):
+                break
+            avg = smoothing * avg + (1 - smoothing) * loss
+            value = avg / (1 - smoothing ** (i + 1))
+            smooth.append(value)
+            seen.append(lr)
+            best = min(best, value)
+            if value > 4 * best:
+                break
+        smooth, seen = np.array(smooth), np.array(seen)
+        at_min = seen[int(np.argmin(smooth))] / 10
+        slope = np.gradient(smooth, np.log(seen)) if len(seen) > 2 else np.zeros(1)
+        steepest = seen[int(np.argmin(slope))] if len(seen) > 2 else math.nan
+    return [
+        _row("range test min/10", float(at_min), clock, len(seen)),
+        _row("range test steepest", float(steepest), clock, len(seen)),
+    ]
+
+
+RANGE_TEST = minimal_range_test
+
+
+# ----------------------------------------------------------------------- general tuners
+def hyperband(cell, max_epochs=3, factor=3):
+    """KerasTuner Hyperband over the grid (one iteration), ``val_loss`` objective."""
+    import keras_tuner as kt
+
+    # KerasTuner 1.4.8 imports tensorboard before every trial with the TensorFlow backend,
+    # though it only uses it for a TensorBoard callback (none here); tensorboard is not
+    # installed, so that hook is skipped.
+    kt.Tuner._configure_tensorboard_dir = lambda self, callbacks, trial, execution=0: None
+    data = C.load(cell.dataset)
+    epochs = {"n": 0}
+
+    class Count(__import__("keras").callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            epochs["n"] += 1
+
+    def build(hp):
+        return C.build_model(cell, hp.Choice("lr", list(C.GRID)), 0)
+
+    with tempfile.TemporaryDirectory() as tmp, _Clock() as clock:
+        tuner = kt.Hyperband(build, objective="val_loss", max_epochs=max_epochs, factor=factor,
+                             hyperband_iterations=1, seed=0, directory=tmp, project_name="hb",
+                             overwrite=True)  # fmt: skip
+        tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+                     batch_size=C.BATCH_SIZE, verbose=0, callbacks=[Count()])  # fmt: skip
+        pick = float(tuner.get_best_hyperparameters(1)[0]["lr"])
+    return [_row(f"hyperband max_epochs={max_epochs}", pick, clock, math.nan, epochs=epochs["n"])]
+
+
+def optuna_tpe(cell, budget_epochs=33, max_epochs=C.EPOCHS):
+    """Optuna TPE (seed 0) with successive-halving pruning, stopped after ``budget_epochs``."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    data = C.load(cell.dataset)
+    spent = {"n": 0}
+    last = {}
+
+    def objective(trial):
+        lr = trial.suggest_categorical("lr", list(C.GRID))
+        model = C.build_model(cell, lr, 0)
+        value = math.inf
+        for epoch in range(max_epochs):
+            if spent["n"] >= budget_epochs:
+                trial.study.stop()
+                raise optuna.TrialPruned()
+            model.fit(data.x_train, data.y_train, batch_size=C.BATCH_SIZE, epochs=1, verbose=0)
+            spent["n"] += 1
+            value = float(model.evaluate(data.x_val, data.y_val, verbose=0))
+            value = value if math.isfinite(value) else 1e30
+            last[trial.number] = (value, lr)
+            trial.report(value, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return value
+
+    with _Clock() as clock:
+        study = optuna.create_study(
+            sampler=optuna.samplers.TPESampler(seed=0),
+            pruner=optuna.pruners.SuccessiveHalvingPruner(),
+        )
+        study.optimize(objective, n_trials=1000)
+        complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if complete:
+            pick = float(study.best_params["lr"])
+        else:  # no trial finished within the budget: the best last reported value
+            pick = min(last.values())[1]
+    return [_row(f"optuna budget={budget_epochs}ep", pick, clock, math.nan, epochs=spent["n"])]
+
+
+# ----------------------------------------------------------------------- recommend_lr
+RECOMMEND_VARIANTS = {
+    # tests only (no forced halving), with and without the planned length (20 epochs)
+    "recommend R=3 test-only": {"replicates": 3, "keep_fraction": 0.5, "halve": False},
+    "recommend R=3 test-only +extrap": {
+        "replicates": 3, "keep_fraction": 0.5, "halve": False, "epochs": C.EPOCHS,
+    },
+    # successive halving proper (the test may drop more than half)
+    "recommend R=2 halve": {"replicates": 2, "halve": True},
+    "recommend R=3 halve +extrap": {"replicates": 3, "halve": True, "epochs": C.EPOCHS},
+    # recommend_lr's defaults, told the planned training length
+    "recommend R=2 halve +extrap": {"replicates": 2, "halve": True, "epochs": C.EPOCHS},
+    # longer horizons for the same rounds
+    "recommend R=2 halve +extrap budget=3": {
+        "replicates": 2, "halve": True, "epochs": C.EPOCHS, "budget": 3.0,
+    },
+    "recommend R=2 halve +extrap budget=4": {
+        "replicates": 2, "halve": True, "epochs": C.EPOCHS, "budget": 4.0,
+    },
+}  # fmt: skip
+
+
+def recommend(cell, variants=RECOMMEND_VARIANTS):
+    from lrstats.keras import recommend_lr
+
+    data = C.load(cell.dataset)
+    rows = []
+    for name, kwargs in variants.items():
+        model = _model(cell)
+        with _Clock() as clock:
+            rec = recommend_lr(model, data.x_train, data.y_train, lrs=GRID,
+                               validation_data=(data.x_val, data.y_val), seed=0,
+                               batch_size=C.BATCH_SIZE, **kwargs)  # fmt: skip
+        rows.append(_row(name, rec.lr, clock, rec.steps_spent, rounds=rec.rounds,
+                         stopped=rec.stopped, ci_low=rec.ci_low, ci_high=rec.ci_high))  # fmt: skip
+    return rows
+
+
+TRAINED_METHODS = (defaults, delta_rules, autolrtuner_rules, RANGE_TEST, recommend, hyperband,
+                   optuna_tpe)  # fmt: skip
+
+
+# ----------------------------------------------------------------------- from the truth
+def truncated_methods(truth):
+    """Methods read off the truth's runs stopped early (no extra training).
+
+    ``trunc e ep`` picks the lowest validation loss after ``e`` epochs of seed 0 at every
+    lr; ``halving 1-2-4-8 ep`` is successive halving over epochs on seed 0 (every lr one
+    epoch, keep the best half by validation loss, double the horizon). The cost is the
+    share of the sweep's epochs they use (the runs' times are proportional to epochs).
+    """
+    rows = []
+    total = len(C.GRID) * len(C.SEEDS) * C.EPOCHS
+    seed0 = truth[truth["seed"] == 0]
+    for cell, frame in seed0.groupby("cell"):
+        table = frame.pivot(index="epoch", columns="lr", values="val_loss")
+        table = table.where(np.isfinite(table), np.inf)
+        for e in (1, 2, 5):
+            pick = float(table.loc[e].idxmin())
+            rows.append({"cell": cell, "method": f"trunc {e} ep", "pick": pick, "raw_pick": pick,
+                         "epoch_fraction": len(C.GRID) * e / total})  # fmt: skip
+        active, horizon, previous, used = list(table.columns), 1, 0, 0
+        grid, history = list(table.columns), []
+        while True:
+            used += len(active) * (horizon - previous)
+            history.append((horizon, list(active)))
+            scores = table.loc[horizon, active].sort_values()
+            if 2 * horizon > C.EPOCHS:
+                break
+            active = list(scores.index[: math.ceil(len(active) / 2)])
+            if len(active) == 1:
+                break
+            previous, horizon = horizon, 2 * horizon
+        pick = float(scores.index[0])
+        rows.append({"cell": cell, "method": "halving 1-2-4-8 ep", "pick": pick, "raw_pick": pick,
+                     "epoch_fraction": used / total})  # fmt: skip
+        # the same rounds, their optima extrapolated to 20 epochs (recommend_lr's estimator)
+        evidence = []
+        for round_, (h, lrs_h) in enumerate(history):
+            for lr in lrs_h:
+                evidence.append((round_, h, grid.index(lr), 0, table.loc[h, lr]))
+        frame_e = pd.DataFrame(
+            evidence, columns=["round", "steps", "lr_index", "replicate", "loss"]
+        )
+        frame_e = pd.concat([frame_e, frame_e.assign(replicate=1)])  # one seed: no spread
+        target = extrapolate_optimum(round_optima(frame_e, np.array(grid)), C.EPOCHS)
+        pick = nearest_grid(10.0**target)
+        rows.append({"cell": cell, "method": "halving 1-2-4-8 ep +extrap", "pick": pick,
+                     "raw_pick": 10.0**target, "epoch_fraction": used / total})  # fmt: skip
+    return rows

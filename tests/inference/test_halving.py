@@ -1,0 +1,211 @@
+"""Statistical successive halving: the decisions against hand computations (no TensorFlow)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from lrstats.inference.halving import (
+    extrapolate_optimum,
+    halving_cost,
+    paired_elimination,
+    round_optima,
+    successive_halving,
+)
+
+# 4 replicates x 4 lrs; column 1 has the lowest mean
+LOSSES = np.array(
+    [
+        [1.00, 0.50, 0.56, 0.90],
+        [1.10, 0.60, 0.61, 1.30],
+        [0.90, 0.55, 0.57, 0.70],
+        [1.05, 0.52, 0.60, 1.60],
+    ]
+)
+
+
+def _by_hand(losses, log=True):
+    """One-sided paired t p-values against the best column, Holm-adjusted (scipy, statsmodels)."""
+    values = np.log(losses) if log else losses
+    best = int(np.argmin(losses.mean(axis=0)))
+    others = [k for k in range(losses.shape[1]) if k != best]
+    p = [
+        stats.ttest_rel(values[:, k], values[:, best], alternative="greater").pvalue
+        for k in others
+    ]
+    return best, others, np.array(p), multipletests(p, method="holm")[1]
+
+
+@pytest.mark.parametrize("log", [True, False])
+def test_pvalues_are_holm_adjusted_one_sided_paired_t_tests(log):
+    best, others, p, adjusted = _by_hand(LOSSES, log)
+    decision = paired_elimination(LOSSES, alpha=0.05, log=log)
+    assert decision.best == best == 1
+    np.testing.assert_allclose(decision.pvalue[others], p, rtol=1e-10)
+    np.testing.assert_allclose(decision.pvalue_holm[others], adjusted, rtol=1e-10)
+    assert math.isnan(decision.pvalue[best])
+    # dropped exactly where the adjusted p-value is below alpha
+    np.testing.assert_array_equal(decision.keep[others], ~(adjusted < 0.05))
+    assert decision.keep[best]
+
+
+def test_drops_exactly_the_ruled_out_at_the_stated_level():
+    # by hand on log losses: column 0 and 3 vs column 1
+    _, others, _, adjusted = _by_hand(LOSSES)
+    for alpha in (0.01, 0.05, 0.2, 0.5):
+        keep = paired_elimination(LOSSES, alpha=alpha).keep
+        expected = np.ones(4, bool)
+        expected[others] = adjusted >= alpha
+        np.testing.assert_array_equal(keep, expected)
+    # the hand computation separates the levels: some lr survives at 0.01 but not at 0.5
+    assert (
+        paired_elimination(LOSSES, alpha=0.01).keep.sum()
+        > paired_elimination(LOSSES, alpha=0.5).keep.sum()
+    )
+
+
+def test_diverged_columns_are_always_dropped_and_never_tested():
+    losses = LOSSES.copy()
+    losses[2, 3] = np.inf
+    decision = paired_elimination(losses, alpha=1e-9)
+    assert decision.diverged.tolist() == [False, False, False, True]
+    assert not decision.keep[3] and math.isnan(decision.pvalue[3])
+    # the other three were tested among themselves only (2 comparisons for Holm)
+    _, others, p, _ = _by_hand(LOSSES[:, :3])
+    np.testing.assert_allclose(decision.pvalue[others], p, rtol=1e-10)
+    np.testing.assert_allclose(
+        decision.pvalue_holm[others], multipletests(p, method="holm")[1], rtol=1e-10
+    )
+
+
+def test_all_diverged_gives_no_best():
+    decision = paired_elimination(np.full((3, 2), np.nan))
+    assert decision.best == -1 and not decision.keep.any()
+
+
+def test_zero_spread_differences_are_decided_by_their_sign():
+    losses = np.array([[1.0, 2.0, 1.0], [1.5, 2.5, 1.5]])  # col 1 = col 0 + 1, col 2 = col 0
+    decision = paired_elimination(losses, log=False)
+    assert decision.pvalue[1] == 0.0 and decision.pvalue[2] == 1.0
+    assert decision.keep.tolist() == [True, False, True]
+
+
+def test_keep_fraction_reprieves_the_ruled_out_of_lowest_mean():
+    decision = paired_elimination(LOSSES, alpha=0.5, keep_fraction=0.0)
+    ruled_out = np.flatnonzero(~decision.keep)
+    assert ruled_out.size >= 2  # precondition of the test
+    kept = paired_elimination(LOSSES, alpha=0.5, keep_fraction=0.75).keep
+    assert kept.sum() == math.ceil(0.75 * 4)
+    # the reprieved one is the ruled-out lr of lowest mean; the test never adds a drop
+    reprieved = ruled_out[np.argmin(LOSSES.mean(axis=0)[ruled_out])]
+    assert kept[reprieved] and set(np.flatnonzero(kept)) >= set(np.flatnonzero(decision.keep))
+
+
+def test_halving_cost_matches_the_schedule():
+    assert halving_cost(11) == 11 + 6 + 3 * 2 + 2 * 4
+    assert halving_cost(1) == 1
+    assert halving_cost(2) == 2
+    assert halving_cost(5) == 5 + 3 + 2 * 2
+
+
+def test_successive_halving_schedule_budget_and_evidence():
+    calls = []
+    means = np.array([5.0, 3.0, 1.0, 2.0, 4.0])
+    rng = np.random.default_rng(0)
+
+    def train(active, start, stop):
+        calls.append((active.tolist(), start, stop))
+        return means[active] + 0.01 * rng.normal(size=(3, active.size))
+
+    result = successive_halving(train, 5, replicates=3, initial_steps=2, budget_steps=10_000,
+                                alpha=0.05, keep_fraction=0.5)  # fmt: skip
+    # horizons double (2, 4, 8) and the survivors continue from where they stopped
+    assert [(c[1], c[2]) for c in calls] == [(0, 2), (2, 4), (4, 8)]
+    assert calls[0][0] == [0, 1, 2, 3, 4]
+    assert calls[1][0] == [1, 2, 3]  # 3 = ceil(5/2) of lowest mean
+    assert calls[2][0] == [2, 3]
+    assert result.best == 2 and result.stopped == "one_left"
+    assert result.steps_spent == 3 * (5 * 2 + 3 * 2 + 2 * 4)
+    assert len(result.evidence) == 3 * (5 + 3 + 2)
+
+
+def test_successive_halving_stops_when_the_next_round_does_not_fit():
+    def train(active, start, stop):
+        return np.ones((2, active.size)) + np.arange(2)[:, None] * 0.1  # all tied: no drops
+
+    result = successive_halving(train, 4, replicates=2, initial_steps=1, budget_steps=20)
+    # round 1: 4*2*1 = 8; round 2 would add 4*2*1 = 8 (16 <= 20); round 3 adds 16 > 20
+    assert result.rounds == 2 and result.stopped == "budget" and result.steps_spent == 16
+    assert result.best == 0 and result.survivors.tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"replicates": 1}, "`replicates` must be an integer >= 2"),
+        ({"initial_steps": 0}, "`initial_steps` must be an integer >= 1"),
+        ({"budget_steps": 5}, "`budget_steps` must cover the first round"),
+        ({"alpha": 0.0}, "`alpha` must be a finite number in (0, 1]"),
+    ],
+)
+def test_successive_halving_validation(kwargs, message):
+    arguments = {"replicates": 2, "initial_steps": 1, "budget_steps": 100, **kwargs}
+    with pytest.raises((ValueError, TypeError), match=message.replace("(", r"\(").replace(
+        "[", r"\[").replace("]", r"\]")):  # fmt: skip
+        successive_halving(lambda a, s, t: np.ones((2, a.size)), 4, **arguments)
+
+
+def test_paired_elimination_validation():
+    with pytest.raises(ValueError, match="at least 2 replicates"):
+        paired_elimination(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="`keep_fraction`"):
+        paired_elimination(np.ones((2, 3)), keep_fraction=1.5)
+
+
+def _evidence(rounds):
+    """Evidence rows from {(round, steps): {lr_index: [losses per replicate]}}."""
+    rows = []
+    for (round_, steps), by_lr in rounds.items():
+        for index, losses in by_lr.items():
+            for r, loss in enumerate(losses):
+                rows.append((round_, steps, index, r, loss))
+    return pd.DataFrame(rows, columns=["round", "steps", "lr_index", "replicate", "loss"])
+
+
+def test_round_optima_parabola_vertex_by_hand():
+    grid = np.array([1e-3, 1e-2, 1e-1, 1.0])
+    # mean log losses at log10 lr -3, -2, -1: 2, 1, 1.5 -> vertex of the parabola
+    losses = {0: [np.exp(2.0)] * 2, 1: [np.exp(1.0)] * 2, 2: [np.exp(1.5)] * 2, 3: [np.inf, 1.0]}
+    optima = round_optima(_evidence({(0, 4): losses}), grid)
+    a, b, _ = np.polyfit([-3.0, -2.0, -1.0], [2.0, 1.0, 1.5], 2)
+    assert optima["log10_lr"].tolist() == pytest.approx([-b / (2 * a)])
+    assert optima["steps"].tolist() == [4]
+    # at the edge of the round's lrs: the argmin itself
+    edge = round_optima(_evidence({(1, 8): {1: [1.0, 1.1], 2: [2.0, 2.1]}}), grid)
+    assert edge["log10_lr"].tolist() == [-2.0]
+
+
+def test_extrapolate_optimum_is_the_least_squares_line_in_log_steps():
+    optima = pd.DataFrame(
+        {"round": [0, 1, 2], "steps": [10, 20, 40], "log10_lr": [-1.0, -1.2, -1.5]}
+    )
+    slope, intercept = np.polyfit(np.log10([10, 20, 40]), [-1.0, -1.2, -1.5], 1)
+    assert extrapolate_optimum(optima, 800) == pytest.approx(intercept + slope * np.log10(800))
+    assert extrapolate_optimum(optima.iloc[:1], 800) == -1.0
+    assert np.isnan(extrapolate_optimum(optima.iloc[:0], 800))
+
+
+def test_halve_keeps_at_most_half_by_mean_and_never_reprieves_the_ruled_out():
+    rng = np.random.default_rng(1)
+    losses = np.array([1.0, 1.01, 1.02, 1.03, 1.04]) + 0.2 * rng.normal(size=(3, 5))
+    tested = paired_elimination(losses, alpha=0.05)
+    halved = paired_elimination(losses, alpha=0.05, halve=True)
+    assert tested.keep.sum() > 3  # precondition: the test alone keeps more than half
+    order = np.argsort(halved.mean)
+    assert np.flatnonzero(halved.keep).tolist() == sorted(order[:3].tolist())
+    assert not (halved.keep & ~tested.keep).any()

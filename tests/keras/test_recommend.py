@@ -1,0 +1,164 @@
+"""recommend_lr: state restored, reproducible, validated, members train by Keras' own steps."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from lrstats.keras import recommend as recommend_module
+from lrstats.keras import recommend_lr
+from lrstats.keras._state import _all_variables
+
+LRS = [1e-3, 1e-2, 1e-1]
+
+
+def _bits(model):
+    return [np.array(v.numpy()).tobytes() for v in _all_variables(model)]
+
+
+@pytest.fixture(scope="module")
+def warm(make_warm_model):
+    return make_warm_model("momentum")
+
+
+def test_model_and_optimizer_bit_identical_afterwards(warm, regression_data):
+    x, y = regression_data
+    before = _bits(warm)
+    result = recommend_lr(warm, x, y, lrs=LRS, seed=0, budget=1.0)
+    assert _bits(warm) == before
+    assert result.lr in LRS and result.ci_low <= result.lr <= result.ci_high
+    assert set(result.evidence["lr"]) <= set(LRS) and result.steps_spent <= result.budget_steps
+
+
+def test_state_restored_after_keyboard_interrupt(make_warm_model, regression_data, monkeypatch):
+    x, y = regression_data
+    model = make_warm_model("adam")
+    before = _bits(model)
+
+    def interrupted(self, lr_indices, start, stop):
+        model.layers[0].kernel.assign(model.layers[0].kernel + 1.0)  # a half-changed model
+        model.optimizer.iterations.assign(model.optimizer.iterations + 5)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(recommend_module._MemberTrainer, "advance", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        recommend_lr(model, x, y, lrs=LRS, seed=0, budget=1.0)
+    assert _bits(model) == before
+
+
+def test_same_seed_same_evidence_other_seed_other(warm, regression_data):
+    x, y = regression_data
+    a = recommend_lr(warm, x, y, lrs=LRS, seed=3, budget=1.0).evidence
+    b = recommend_lr(warm, x, y, lrs=LRS, seed=3, budget=1.0).evidence
+    c = recommend_lr(warm, x, y, lrs=LRS, seed=4, budget=1.0).evidence
+    np.testing.assert_array_equal(a.to_numpy(dtype=float), b.to_numpy(dtype=float))
+    assert not np.array_equal(a["loss"].to_numpy(), c["loss"].to_numpy())
+
+
+def test_members_take_real_keras_steps(warm, regression_data):
+    """A member's validation loss equals train_on_batch steps on a copy with the same batches."""
+    x, y = regression_data
+    pool = recommend_module.prepare_data(x[:200], y[:200], None, max_rows=10_000)
+    val = recommend_module.prepare_data(x[200:], y[200:], None, max_rows=10_000)
+    grid = np.array(LRS)
+    trainer = recommend_module._MemberTrainer(warm, pool, val, grid, 2, 16, entropy=7)
+    losses = trainer.advance(np.array([0, 2]), 0, 3)
+    for r in range(2):
+        for j, k in enumerate([0, 2]):
+            copy = keras.models.clone_model(warm)
+            copy.set_weights(warm.get_weights())
+            optimizer = type(warm.optimizer).from_config(warm.optimizer.get_config())
+            copy.compile(optimizer=optimizer, loss=warm.loss)
+            optimizer.build(copy.trainable_variables)
+            for src, dst in zip(warm.optimizer.variables, optimizer.variables, strict=True):
+                dst.assign(src.numpy())
+            optimizer.learning_rate.assign(grid[k])
+            for rows in trainer._rows(r, 0, 3):
+                copy.train_on_batch(pool.x[rows], pool.y[rows])
+            expected = float(
+                copy.compute_loss(x=val.x, y=val.y, y_pred=copy(val.x), training=False)
+            )
+            np.testing.assert_allclose(losses[r, j], expected, rtol=1e-5)
+    # replicates differ (their own batch streams), lrs share them (paired)
+    assert not np.array_equal(trainer._rows(0, 0, 3), trainer._rows(1, 0, 3))
+
+
+def test_divergence_is_data(make_model, regression_data):
+    x, y = regression_data
+    model = make_model(optimizer="sgd")
+    result = recommend_lr(model, x, 1e3 * y, lrs=[1e-3, 1e4], seed=0, budget=2.0)
+    assert result.lr == 1e-3
+    last = result.evidence[result.evidence["lr"] == 1e4]
+    assert not last["kept"].any()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"lrs": [0.1, -1.0]}, ValueError, "`lrs`"),
+        (
+            {"replicates": 1},
+            ValueError,
+            "`replicates` must be an integer >= 2. Received: replicates=1",
+        ),
+        ({"budget": 0.0}, ValueError, "`budget` must be a finite number in (0, inf)"),
+        (
+            {"batch_size": 10_000},
+            ValueError,
+            "`batch_size` must be <= the number of training rows",
+        ),
+        ({"validation_data": [1, 2, 3]}, TypeError, "`validation_data` must be a tuple"),
+        ({"validation_split": 1.0}, ValueError, "`validation_split`"),
+        ({"alpha": 2.0}, ValueError, "`alpha`"),
+        ({"seed": -1}, ValueError, "`seed`"),
+        ({"initial_steps": 10_000}, ValueError, "`budget` must cover the first round"),
+        ({"keep_fraction": -0.1}, ValueError, "`keep_fraction`"),
+    ],
+)
+def test_validation_errors_before_any_change(warm, regression_data, kwargs, error, message):
+    x, y = regression_data
+    before = _bits(warm)
+    with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
+        recommend_lr(warm, x, y, **{"lrs": LRS, "seed": 0, **kwargs})
+    assert _bits(warm) == before
+
+
+def test_uncompiled_model_is_rejected(regression_data):
+    x, y = regression_data
+    model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="`model` must be compiled"):
+        recommend_lr(model, x, y, seed=0)
+
+
+def test_result_frames(warm, regression_data):
+    x, y = regression_data
+    result = recommend_lr(warm, x, y, lrs=LRS, seed=0, budget=1.0)
+    summary = result.summary_frame()
+    assert list(summary.columns) == [
+        "round",
+        "steps",
+        "lr",
+        "mean",
+        "pvalue",
+        "pvalue_holm",
+        "kept",
+    ]
+    assert len(result.to_frame()) == len(summary) * result.replicates
+    assert "Recommended lr" in result._repr_html_()
+
+
+def test_epochs_extrapolates_the_round_optima(warm, regression_data):
+    import pandas as pd
+
+    from lrstats.inference.halving import extrapolate_optimum
+
+    x, y = regression_data
+    grid = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0])
+    result = recommend_lr(warm, x, y, lrs=grid, seed=0, budget=2.0, epochs=50)
+    optima = pd.DataFrame(result.params["round_optima"])
+    steps_per_epoch = int(np.ceil(result.params["n_train"] / result.params["batch_size"]))
+    target = extrapolate_optimum(optima, 50 * steps_per_epoch)
+    assert result.params["extrapolated_log10_lr"] == pytest.approx(target)
+    assert result.lr == grid[np.argmin(np.abs(np.log10(grid) - target))]
+    assert result.method == "successive_halving+extrapolation"
