@@ -5,5 +5,25 @@ its own optimizer over a grid of learning rates and many paired random subsample
 """
 
 from lrstats.keras._sampler import DivergenceWarning, sample_deltas
+from lrstats.keras.range_test import LRRangeTest, range_test
+from lrstats.keras.schedules import (
+    CycleMomentum,
+    OneCycle,
+    cosine_restarts_from_selection,
+    one_cycle_from_range_test,
+    one_cycle_from_selection,
+    time_based_decay_schedule,
+)
 
-__all__ = ["DivergenceWarning", "sample_deltas"]
+__all__ = [
+    "CycleMomentum",
+    "DivergenceWarning",
+    "LRRangeTest",
+    "OneCycle",
+    "cosine_restarts_from_selection",
+    "one_cycle_from_range_test",
+    "one_cycle_from_selection",
+    "range_test",
+    "sample_deltas",
+    "time_based_decay_schedule",
+]
