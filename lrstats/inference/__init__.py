@@ -29,6 +29,8 @@ from lrstats.inference._bootstrap import DegenerateDataWarning
 from lrstats.inference._frame import response_values
 from lrstats.inference._results import Comparison, Selection, ShapeFit, Summary, UTestResult
 from lrstats.inference.compare import compare_to_best
+from lrstats.inference.diagnostics import Diagnosis, diagnose
+from lrstats.inference.range_test import RangeTestResult, analyse_range_test
 from lrstats.inference.select import RULES, NoSelectionWarning, select_all, select_lr
 from lrstats.inference.shape import SHAPE_KINDS, ShapeWarning, fit_shape, lowess
 from lrstats.inference.summary import METHODS, summarize
@@ -39,14 +41,18 @@ __all__ = [
     "RULES",
     "SHAPE_KINDS",
     "Comparison",
+    "Diagnosis",
     "DegenerateDataWarning",
     "NoSelectionWarning",
+    "RangeTestResult",
     "Selection",
     "ShapeFit",
     "ShapeWarning",
     "Summary",
     "UTestResult",
+    "analyse_range_test",
     "compare_to_best",
+    "diagnose",
     "fit_shape",
     "lowess",
     "response_values",
