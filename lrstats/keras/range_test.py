@@ -404,6 +404,12 @@ def range_test(
         )
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", False):
         raise ValueError("`model` must be compiled. Received: a model without an optimizer")
+    if int(getattr(model, "steps_per_execution", 1) or 1) != 1:
+        raise ValueError(
+            "`model` must be compiled with steps_per_execution=1 (callbacks, and so the lr "
+            "changes, run once per execution). Received: "
+            f"steps_per_execution={model.steps_per_execution!r}"
+        )
     rows_needed = num_steps * batch_size
     pool = prepare_data(x, y, sample_weight, max_rows=rows_needed)
     check_real(trim_start, "trim_start", low=0.0, high=1.0, high_inclusive=False)

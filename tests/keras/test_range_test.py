@@ -7,7 +7,7 @@ import pytest
 
 from lrstats._streams import seed_sequence
 from lrstats.keras.range_test import LRRangeTest, lr_grid, range_test
-from tests.keras.conftest import build_mlp, keras, warm_up
+from tests.keras.conftest import build_mlp, keras, tf, warm_up
 
 
 def _state(model):
@@ -192,3 +192,28 @@ def test_bad_model_is_a_type_error(regression_data):
     uncompiled = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match=r"`model` must be compiled"):
         range_test(uncompiled, x, y)
+
+
+def test_tf_data_and_sample_weight_inputs_give_the_array_results(regression_data):
+    x, y = regression_data
+    model = build_mlp(seed=6, optimizer="sgd")
+    kwargs = dict(start_lr=1e-3, end_lr=0.1, num_steps=4, batch_size=32, seed=1, n_resamples=9)
+    # a dataset contributes its first num_steps * batch_size rows, shuffled like arrays
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(64)
+    from_dataset = range_test(model, dataset, **kwargs).frame
+    from_arrays = range_test(model, x[:128], y[:128], **kwargs).frame
+    np.testing.assert_array_equal(from_arrays["loss"], from_dataset["loss"])
+    # weights 2 double the first loss (same weights, same batch) as train_on_batch does
+    weighted = range_test(model, x[:128], y[:128], sample_weight=np.full(128, 2.0), **kwargs)
+    assert weighted.frame["loss"].iloc[0] == pytest.approx(2 * from_arrays["loss"].iloc[0])
+
+
+def test_steps_per_execution_and_schedule_in_a_plain_fit_are_refused(regression_data):
+    x, y = regression_data
+    model = build_mlp(seed=0, optimizer="sgd")
+    model.compile(keras.optimizers.SGD(0.01), "mse", steps_per_execution=2)
+    with pytest.raises(ValueError, match=r"steps_per_execution=1 .* Received: steps_per_exec"):
+        range_test(model, x, y)
+    scheduled = build_mlp(seed=0, optimizer="schedule")
+    with pytest.raises(TypeError, match=r"`LRRangeTest` in a plain fit needs an optimizer"):
+        scheduled.fit(x, y, epochs=1, verbose=0, callbacks=[LRRangeTest(num_steps=3)])
