@@ -56,6 +56,7 @@ def test_saved_model_and_csv_match_the_python_api(tmp_path, capsys):
     x = rng.normal(size=(200, 3)).astype(np.float32)
     y = (x @ np.array([[1.0], [-2.0], [0.5]])).astype(np.float32)
     model = demo_model(3, hidden=(8,), seed=1)
+    model.optimizer.build(model.trainable_variables)  # saved with its (zero) slots
     model.save(tmp_path / "model.keras")
     pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "t": y[:, 0]}).to_csv(
         tmp_path / "data.csv", index=False
