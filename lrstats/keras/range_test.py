@@ -125,6 +125,7 @@ class LRRangeTest(keras.callbacks.Callback):
         self.records: list[dict] = []
         self.stopped_at: int | None = None
         self._lr_variable: Any = None
+        self._managed = False  # True when range_test drives this callback
         self._setup: Any = None
         self._snapshot: StateSnapshot | None = None
         self._step = 0
@@ -142,7 +143,7 @@ class LRRangeTest(keras.callbacks.Callback):
         self._best = math.inf
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        if self._lr_variable is None:  # used directly in a user's fit
+        if not self._managed:  # used directly in a user's fit
             optimizer = self.model.optimizer
             if not isinstance(optimizer.learning_rate, keras.Variable):
                 raise TypeError(
@@ -169,7 +170,7 @@ class LRRangeTest(keras.callbacks.Callback):
         t = self._step + 1
         beta = self.smoothing
         self._average = beta * self._average + (1.0 - beta) * loss
-        smoothed = self._average / (1.0 - beta**t) if math.isfinite(self._average) else math.nan
+        smoothed = self._average / (1.0 - beta**t)
         self.records.append(
             {
                 "replicate": self.replicate,
@@ -195,7 +196,6 @@ class LRRangeTest(keras.callbacks.Callback):
         if self._snapshot is not None:
             self._snapshot.restore()
             self._snapshot = None
-            self._lr_variable = None
 
     # -- results ------------------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
@@ -439,6 +439,7 @@ def range_test(
                 restore=False,
             )
             callback.lrs = lrs
+            callback._managed = True
             callback._begin(lr_variable)
             callback._setup = setup
             if replicate > 0:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from lrstats._streams import seed_sequence
+from lrstats.inference.range_test import smooth_losses
 from lrstats.keras.range_test import LRRangeTest, lr_grid, range_test
 from tests.keras.conftest import build_mlp, keras, tf, warm_up
 
@@ -77,6 +78,8 @@ def test_the_lr_at_step_i_is_the_ith_grid_point_and_smoothing_is_bias_corrected(
     assert frame["smoothed_loss"].iloc[0] == pytest.approx(loss[0], rel=1e-12)
     expected = (0.9 * 0.1 * loss[0] + 0.1 * loss[1]) / (1 - 0.9**2)
     assert frame["smoothed_loss"].iloc[1] == pytest.approx(expected, rel=1e-12)
+    # the callback's running EMA is the inference layer's formula
+    np.testing.assert_allclose(frame["smoothed_loss"], smooth_losses(loss, 0.9), rtol=1e-14)
     np.testing.assert_array_equal(lr_grid(1e-7, 10, 100), np.geomspace(1e-7, 10, 100))
 
 
@@ -152,9 +155,12 @@ def test_callback_in_a_plain_fit_records_and_restores(regression_data):
     model = build_mlp(seed=5, optimizer="momentum")
     before = _state(model)
     finder = LRRangeTest(1e-4, 0.1, num_steps=5, diverge_factor=1e6)
-    model.fit(x, y, batch_size=32, epochs=1, verbose=0, callbacks=[finder])
+    model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0, callbacks=[finder])
     frame = finder.to_frame()
     assert frame.shape[0] == 5
+    # the same callback object can run again (a second fit records afresh)
+    model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0, callbacks=[finder])
+    np.testing.assert_array_equal(finder.to_frame()["loss"], frame["loss"])
     np.testing.assert_array_equal(frame["lr"], np.geomspace(1e-4, 0.1, 5))
     # optimizer slots were created (zeros) before the snapshot: compare values, slots included
     values, _ = _state(model)
