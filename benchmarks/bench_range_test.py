@@ -11,7 +11,8 @@ momentum) through Keras, side by side in one process, interleaved over repeats:
   (Keras' running mean) after it; weights saved with ``get_weights``/``set_weights``.
 
 Every variant runs once untimed (tracing), then ``--repeats`` times; the medians, the
-minima and their ratios to ``fit`` are printed. The divergence stop is disabled (``diverge_factor`` very
+minima and their ratios to ``fit`` are printed, and the process CPU time (which other
+processes on a shared machine disturb less than the wall clock). The divergence stop is disabled (``diverge_factor`` very
 large, an lr range that does not diverge) so all three train exactly ``num_steps``
 batches.
 
@@ -95,11 +96,13 @@ def main() -> None:
     for run in variants.values():  # trace once
         run()
     times: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(args.repeats):
         for name, run in variants.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             run()
             times[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
     base = statistics.median(times["fit"])
     base_min = min(times["fit"])
     print(
@@ -113,6 +116,11 @@ def main() -> None:
             f"  {name:<8} median {median * 1000:8.1f} ms (x{median / base:.3f} of fit)   "
             f"min {min(values) * 1000:8.1f} ms (x{min(values) / base_min:.3f} of fit)"
         )
+    cpu_base = statistics.median(cpu["fit"])
+    print("process CPU time (all threads), less sensitive to other processes on the machine:")
+    for name, values in cpu.items():
+        median = statistics.median(values)
+        print(f"  {name:<8} median {median * 1000:8.1f} ms (x{median / cpu_base:.3f} of fit)")
     ratio = statistics.median(times["lrstats"]) / statistics.median(times["blog"])
     ratio_min = min(times["lrstats"]) / min(times["blog"])
     print(f"lrstats / blog pattern: x{ratio:.3f} (medians), x{ratio_min:.3f} (minima)")

@@ -254,6 +254,57 @@ def _batch_setup(model: Any, lr_variable: Any, lrs: np.ndarray) -> Any:
     return call
 
 
+def _no_setup(index: int) -> None:
+    """The fused train function sets the lr and resets the metrics itself."""
+
+
+def _fused_train_function(model: Any, lr_variable: Any, lrs: np.ndarray) -> Any:
+    """A train function whose step first sets the lr to ``grid[step]`` and resets the metrics.
+
+    The per-batch work of :func:`_batch_setup` moves into the traced step itself (stateful
+    ops run in program order inside a ``tf.function``), so a batch costs what it costs in
+    ``fit``. Built with Keras' TensorFlow trainer's ``_make_function`` (private API, the
+    one Keras uses for ``fit``); returns None where that is unavailable, and the range
+    test then uses :func:`_batch_setup` from the callback instead. Traced once per model
+    and lr variable, reused by later range tests. Returns ``(train_function, step)``.
+    """
+    import tensorflow as tf
+
+    make_function = getattr(model, "_make_function", None)
+    if make_function is None or keras.backend.backend() != "tensorflow":
+        return None
+    model.reset_metrics()
+    metric_variables = list(getattr(model, "metrics_variables", []))
+    train_step = getattr(model.train_step, "__func__", model.train_step)
+    key = (id(train_step), id(lr_variable), tuple(id(v) for v in metric_variables))
+    cached = _FUSED.get(model)
+    if cached is not None and cached[0] == key:
+        function, grid, step = cached[1]
+    else:
+        reset_values = [tf.constant(np.asarray(v.numpy())) for v in metric_variables]
+        grid = tf.Variable(
+            np.zeros(0), dtype=lr_variable.dtype, shape=tf.TensorShape([None]), trainable=False
+        )
+        step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        train_step = model.train_step
+
+        def step_function(data: Any) -> Any:
+            lr_variable.assign(tf.gather(grid, step))
+            for variable, value in zip(metric_variables, reset_values, strict=True):
+                variable.assign(value)
+            step.assign_add(1)
+            return train_step(data)
+
+        function = make_function(step_function)
+        _FUSED[model] = (key, (function, grid, step))
+    grid.assign(lrs.astype(grid.dtype.as_numpy_dtype))
+    step.assign(0)
+    return function, step
+
+
+#: Per model, the fused train function (traced once, reused by later range tests).
+_FUSED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
 #: Per model, the compiled per-batch setup (traced once, reused by later range tests).
 _SETUPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -270,19 +321,17 @@ def _build_optimizer(model: Any) -> None:
 
 
 @contextlib.contextmanager
-def _restored(model: Any, *, retrace: bool) -> Iterator[StateSnapshot]:
+def _restored(model: Any) -> Iterator[StateSnapshot]:
     """Snapshot the model; on exit (normal, error or KeyboardInterrupt) restore everything.
 
-    With ``retrace`` the train function is dropped (rebuilt against a stand-in lr
-    variable) and the original put back on exit; otherwise the one ``fit`` builds is
-    kept, so the next call does not trace again.
+    Besides every variable, the attributes ``fit`` sets (``train_function``,
+    ``stop_training``, ``history``) are put back, so the range test's own train function
+    never outlives it.
     """
     snapshot = StateSnapshot(model)
     names = ("stop_training", "history", "_initial_epoch")
     attributes = {name: getattr(model, name, None) for name in names}
     train_function = model.train_function
-    if retrace:
-        model.train_function = None
     try:
         yield snapshot
     finally:
@@ -290,8 +339,7 @@ def _restored(model: Any, *, retrace: bool) -> Iterator[StateSnapshot]:
         for name, value in attributes.items():
             if hasattr(model, name) or value is not None:
                 object.__setattr__(model, name, value)
-        if retrace:
-            model.train_function = train_function
+        model.train_function = train_function
 
 
 def _orders(pool: DataPool, seed: int, replicate: int, rows_needed: int) -> np.ndarray:
@@ -420,12 +468,12 @@ def range_test(
     _build_optimizer(model)
     optimizer = model.optimizer
     frames = []
-    uses_schedule = not isinstance(optimizer._learning_rate, keras.Variable)
     with (
-        _restored(model, retrace=uses_schedule) as snapshot,
+        _restored(model) as snapshot,
         settable_learning_rate(optimizer) as lr_variable,
     ):
-        setup = _batch_setup(model, lr_variable, lrs)
+        fused = _fused_train_function(model, lr_variable, lrs)
+        setup = _batch_setup(model, lr_variable, lrs) if fused is None else None
         for replicate in range(replicates):
             order = _orders(pool, seed, replicate, rows_needed)
             callback = LRRangeTest(
@@ -441,7 +489,12 @@ def range_test(
             callback.lrs = lrs
             callback._managed = True
             callback._begin(lr_variable)
-            callback._setup = setup
+            if fused is None:
+                callback._setup = setup
+            else:
+                model.train_function, step_variable = fused
+                step_variable.assign(0)
+                callback._setup = _no_setup
             if replicate > 0:
                 snapshot.restore()
             model.fit(
