@@ -422,12 +422,14 @@ def range_test(
 
     Notes
     -----
-    Every batch runs through the model's own ``fit`` step (so custom ``train_step``,
-    regularization losses, loss scaling and ``steps_per_execution = 1`` behave as in
-    training); the lr is set before the batch and the loss tracker reset, so the loss
-    recorded is the batch's own (see :class:`LRRangeTest`). With a
-    ``LearningRateSchedule`` a temporary lr variable stands in for the schedule (and the
-    train function is rebuilt once, then put back).
+    Every batch runs through ``fit`` and the model's own ``train_step`` (so custom
+    steps, regularization losses and loss scaling behave as in training;
+    ``steps_per_execution`` must be 1). Inside the traced step, before the model's
+    step, the lr is set to the grid value and the loss tracker reset, so the loss
+    recorded is the batch's own (see :class:`LRRangeTest`); this fused train function
+    is traced once per model and the model's own train function is put back afterwards.
+    With a ``LearningRateSchedule`` a temporary lr variable stands in for the schedule
+    (and the fused function is traced for it).
 
     References
     ----------
