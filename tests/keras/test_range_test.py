@@ -88,6 +88,8 @@ def test_weights_and_every_optimizer_variable_are_restored_exactly(regression_da
     x, y = regression_data
     model = build_mlp(seed=1, optimizer=optimizer)
     warm_up(model, x, y)
+    model.fit(x[:32], y[:32], batch_size=32, epochs=1, shuffle=False, verbose=0)
+    train_function = model.train_function
     before = _state(model)
     result = range_test(
         model,
@@ -102,6 +104,7 @@ def test_weights_and_every_optimizer_variable_are_restored_exactly(regression_da
     )
     assert result.frame["replicate"].nunique() == 2
     _assert_same_state(model, before)
+    assert model.train_function is train_function
     # and training continues as if nothing happened (the schedule is back in place)
     model.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)
 
