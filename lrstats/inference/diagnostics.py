@@ -254,7 +254,7 @@ def diagnose(
     - ``too_slow``: no significant downward trend over the whole curve (statistic: its
       slope, with interval and one-sided p-value), or a significant one that does not
       level off: the second-half slope is more than ``levelling_ratio`` of the first-half
-      slope (statistic: that ratio). On smooth curves any deceleration is significant,
+      slope (statistic: that ratio; the p-value stays the one of the fall). On smooth curves any deceleration is significant,
       so the rule is on the ratio, not on a test of it.
     - ``overfitting``: validation slope over the second half significantly > 0 while the
       training slope there is significantly < 0. Statistic: the validation slope.
@@ -360,7 +360,7 @@ def diagnose(
         too_slow,
         ratio if falling else whole["slope"],
         "second-half / first-half slope" if falling else "slope over the whole curve",
-        (whole["ci_low"], whole["ci_high"]),
+        (math.nan, math.nan) if falling else (whole["ci_low"], whole["ci_high"]),
         whole["p_down"],
     )
 

@@ -378,14 +378,13 @@ def analyse_range_test(
         rows.extend({"replicate": replicate, "suggestion": k, "lr": v} for k, v in values.items())
     per_replicate = pd.DataFrame(rows, columns=["replicate", "suggestion", "lr"])
     wide = per_replicate.pivot(index="replicate", columns="suggestion", values="lr")
-    counts = True if wide.shape[0] > 1 else None
     table = []
     for name in SUGGESTIONS:
         values = wide[name].to_numpy(dtype=np.float64)
         median = _median_log(values)
         low = high = math.nan
         finite = np.isfinite(values)
-        if counts is not None and finite.sum() > 1:
+        if finite.sum() > 1:
             low, high = median_interval(np.log(values[finite]), generator_, level, n_resamples)
             low, high = float(np.exp(low)), float(np.exp(high))
         table.append(

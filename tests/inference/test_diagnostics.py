@@ -85,13 +85,16 @@ def test_frame_has_one_row_per_verdict_with_evidence():
 
 def test_trend_interval_agrees_with_scipy_linregress():
     y = _curves(5)["too_slow"]
-    row = diagnose({"loss": [*y[:-1], y[-1]]}).to_frame().set_index("verdict").loc["too_slow"]
-    # too_slow reports the whole-curve slope interval of log loss on x in [0, 1]
-    fit = stats.linregress(np.linspace(0, 1, 30), np.log(y))
-    half = stats.t.ppf(0.975, 28) * fit.stderr
+    row = diagnose({"loss": y}).to_frame().set_index("verdict").loc["diverging"]
+    # diverging reports the second-half slope of log loss, x scaled to [0, 1] over the curve
+    x = np.linspace(0, 1, 30)
+    fit = stats.linregress(x[15:], np.log(y[15:]))
+    half = stats.t.ppf(0.975, 13) * fit.stderr
+    assert row["statistic"] == pytest.approx(fit.slope, rel=1e-9)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx(
         (fit.slope - half, fit.slope + half), rel=1e-9
     )
+    assert row["pvalue"] == pytest.approx(stats.t.sf(fit.slope / fit.stderr, 13), rel=1e-9)
 
 
 def test_turning_point_moments_match_enumeration():
