@@ -38,6 +38,7 @@ _LAZY = {
     "lowess": "lrstats.inference",
     "response_values": "lrstats.inference",
     "select_all": "lrstats.inference",
+    "diagnose": "lrstats.inference.diagnostics",
     "save_results": "lrstats.io",
     "load_results": "lrstats.io",
     "from_autolrtuner": "lrstats.io",

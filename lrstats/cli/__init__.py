@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from lrstats._version import __version__
 
 # Sub-command modules, in the order `lrstats --help` lists them.
-COMMANDS = ("demo", "sample", "report", "sweep")
+COMMANDS = ("demo", "sample", "range_test", "report", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:

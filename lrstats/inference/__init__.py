@@ -45,6 +45,8 @@ from lrstats.inference._results import (
 )
 from lrstats.inference.analysis import DEFAULT_RULES, DEFAULT_SHAPES, Analysis, analyse
 from lrstats.inference.compare import compare_to_best
+from lrstats.inference.diagnostics import Diagnosis, diagnose
+from lrstats.inference.range_test import RangeTestResult, analyse_range_test
 from lrstats.inference.select import RULES, NoSelectionWarning, select_all, select_lr
 from lrstats.inference.shape import SHAPE_KINDS, ShapeWarning, fit_shape, lowess
 from lrstats.inference.summary import METHODS, summarize
@@ -60,9 +62,11 @@ __all__ = [
     "Analysis",
     "ByLevel",
     "Comparison",
+    "Diagnosis",
     "DegenerateDataWarning",
     "IncompleteGridWarning",
     "NoSelectionWarning",
+    "RangeTestResult",
     "Selection",
     "Selections",
     "ShapeFit",
@@ -70,7 +74,9 @@ __all__ = [
     "Summary",
     "UTestResult",
     "analyse",
+    "analyse_range_test",
     "compare_to_best",
+    "diagnose",
     "fit_shape",
     "is_loss_change",
     "lowess",

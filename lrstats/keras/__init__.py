@@ -6,15 +6,32 @@ its own optimizer over a grid of learning rates and many paired random subsample
 """
 
 from lrstats.keras._sampler import DivergenceWarning, sample_deltas
+from lrstats.keras.range_test import LRRangeTest, range_test
 from lrstats.keras.recommend import recommend_lr
+from lrstats.keras.schedules import (
+    CycleMomentum,
+    OneCycle,
+    cosine_restarts_from_selection,
+    one_cycle_from_range_test,
+    one_cycle_from_selection,
+    time_based_decay_schedule,
+)
 from lrstats.keras.sensitivity import learning_rate_schedule, sensitivity
 from lrstats.keras.shards import sample_deltas_sharded
 
 __all__ = [
+    "CycleMomentum",
     "DivergenceWarning",
+    "LRRangeTest",
+    "OneCycle",
+    "cosine_restarts_from_selection",
     "learning_rate_schedule",
+    "one_cycle_from_range_test",
+    "one_cycle_from_selection",
+    "range_test",
     "recommend_lr",
     "sample_deltas",
     "sample_deltas_sharded",
     "sensitivity",
+    "time_based_decay_schedule",
 ]
