@@ -4,6 +4,11 @@
 its own optimizer over a grid of learning rates and many paired random subsamples.
 """
 
-from lrstats.keras._sampler import DivergenceWarning, sample_deltas
+from lrstats.keras._sampler import (
+    DivergenceWarning,
+    StepWarning,
+    TrainStepWarning,
+    sample_deltas,
+)
 
-__all__ = ["DivergenceWarning", "sample_deltas"]
+__all__ = ["DivergenceWarning", "StepWarning", "TrainStepWarning", "sample_deltas"]
