@@ -163,7 +163,10 @@ def _reshuffles(dataset: Any) -> bool:
     """Whether two iterations of ``dataset`` start with different first elements."""
     import tensorflow as tf
 
-    first = [tf.nest.flatten(next(iter(dataset))) for _ in range(2)]
+    try:
+        first = [tf.nest.flatten(next(iter(dataset))) for _ in range(2)]
+    except (StopIteration, tf.errors.OutOfRangeError):
+        return False  # empty: refused when materialized
     return not all(
         np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(*first, strict=True)
     )

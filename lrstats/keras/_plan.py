@@ -102,7 +102,8 @@ def warn_about_model(model: Any) -> None:
             )
 
 
-def replicate_ids(replicates: Any) -> np.ndarray:
+def replicate_ids(replicates: Any, n_lrs: int) -> np.ndarray:
+    """The replicate ids asked for, refused up front when the frame would not fit in memory."""
     if isinstance(replicates, range):
         if len(replicates) < 1:
             raise ValueError(
@@ -115,9 +116,11 @@ def replicate_ids(replicates: Any) -> np.ndarray:
             )
         if replicates.start < 0:
             raise ValueError(f"`replicates` ids must be >= 0. Received: replicates={replicates!r}")
+        check_frame_size(len(replicates), n_lrs)
         return np.asarray(replicates, dtype=np.int64)
     if isinstance(replicates, numbers.Integral) and not isinstance(replicates, bool):
         count = check_int(replicates, "replicates", minimum=2)
+        check_frame_size(count, n_lrs)
         return np.arange(count, dtype=np.int64)
     raise TypeError(
         "`replicates` must be an integer >= 2 or a range of replicate ids. "

@@ -22,7 +22,6 @@ from lrstats.keras._plan import (
     TrainStepWarning,
     auto_chunks,
     check_data_fits_model,
-    check_frame_size,
     check_lr_types,
     check_lrs_for,
     check_model,
@@ -148,7 +147,7 @@ def sample_deltas(
     check_model(model)
     check_lr_types(lrs)
     grid = np.sort(check_lrs(lrs))
-    ids = replicate_ids(replicates)
+    ids = replicate_ids(replicates, grid.size)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     evaluate = check_choice(evaluate, "evaluate", EVALUATE_MODES)
     eval_mode = check_choice(eval_mode, "eval_mode", EVAL_MODES)
@@ -158,7 +157,6 @@ def sample_deltas(
     if not isinstance(progress, bool):
         raise TypeError(f"`progress` must be True or False. Received: progress={progress!r}")
     entropy = check_seed(seed, "seed")
-    check_frame_size(ids.size, grid.size)
     pool = prepare_data(x, y, sample_weight, max_rows=max_rows)
     if batch_size > pool.n_rows:
         raise ValueError(

@@ -359,7 +359,7 @@ def test_cnn_dropout_in_training_mode_uses_one_mask_per_replicate(sample_deltas)
 
 
 @pytest.mark.parametrize(
-    "cell, optimizer", [("lstm", "adam"), ("gru", "rmsprop"), ("lstm", "sgd")]
+    "cell, optimizer", [("lstm", "adam"), ("gru", "rmsprop-plain"), ("lstm", "sgd")]
 )
 def test_recurrent_text_classifier(sample_deltas, cell, optimizer):
     # Embedding gradients are sparse (IndexedSlices) and token ids repeat: Keras' sparse step
