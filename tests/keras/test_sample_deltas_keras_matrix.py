@@ -330,6 +330,31 @@ def test_every_builtin_optimizer_on_an_mlp(sample_deltas, mlp_xy, name):
     if name == "loss_scale_optimizer":
         assert frame.attrs["path"] == "exact"
         assert "LossScaleOptimizer" in frame.attrs["exact_path_reason"]
+        # issue 12: post did not depend on the lr at all
+        assert (frame.groupby("replicate")["post"].nunique() == LRS.size).all()
+
+
+def test_mixed_float16_with_loss_scaling(sample_deltas, mlp_xy):
+    # float16 compute: a loss carries ~1e-3 relative rounding (10-bit mantissa); the exact path
+    # runs Keras' own ops, pre comes from the batched pass, so allow 2e-3.
+    x, y = mlp_xy
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(
+                6, activation="tanh", kernel_initializer=_init(21), dtype="mixed_float16"
+            ),
+            keras.layers.Dense(1, kernel_initializer=_init(22), dtype="float32"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(1e-2)),
+        loss="mse",
+        run_eagerly=True,
+    )
+    model.train_on_batch(x, y)
+    frame = check(sample_deltas, model, x, y, rtol=2e-3, path="exact")
+    assert (frame.groupby("replicate")["post"].nunique() == LRS.size).all()
 
 
 def test_cnn_batchnorm_dropout(sample_deltas):
