@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -51,7 +52,7 @@ def sample_deltas(
     *,
     lrs: Any,
     replicates: int | range,
-    batch_size: int,
+    batch_size: int | Sequence[int],
     seed: int | None = None,
     evaluate: str = "same",
     eval_mode: str = "inference",
@@ -85,8 +86,12 @@ def sample_deltas(
     replicates : int or range
         ``M`` gives ids ``0 … M-1`` (M >= 2); a ``range`` computes just those ids, so
         shards run elsewhere concatenate into the single-run frame.
-    batch_size : int
-        Rows per replicate subsample, ``1 <= batch_size <= n_rows``.
+    batch_size : int or sequence of int
+        Rows per replicate subsample, ``1 <= batch_size <= n_rows``. A sequence of
+        distinct sizes (e.g. ``[32, 64, 128]``) gives one frame with a ``batch_size``
+        column: the rows of size ``b`` are exactly the frame of ``batch_size=b`` alone
+        (replicate ``r`` draws from the same stream whatever the size, so the sizes are
+        compared on common random numbers, and shards still concatenate exactly).
     seed : int, optional
         Seed of every random draw (subsamples and stochastic layers). ``None`` draws
         fresh entropy; the value used is stored in ``frame.attrs["seed"]``.
@@ -143,6 +148,33 @@ def sample_deltas(
     >>> frame = sample_deltas(model, x, y, lrs=lrstats.log_grid(1e-4, 1, 21),
     ...                       replicates=100, batch_size=64, seed=0)  # doctest: +SKIP
     """
+    if isinstance(batch_size, (list, tuple, np.ndarray, range)):
+        sizes = _batch_sizes(batch_size)
+        entropy = check_seed(seed, "seed")  # one seed for every size, also when None
+        options = dict(
+            lrs=lrs, replicates=replicates, seed=entropy, evaluate=evaluate,
+            eval_mode=eval_mode, sample_weight=sample_weight, chunk_size=chunk_size,
+            max_rows=max_rows, progress=progress,
+        )  # fmt: skip
+        # the largest first: a size beyond the rows is refused before any other work
+        frames = {b: sample_deltas(model, x, y, batch_size=b, **options) for b in sizes[::-1]}
+        frame = pd.concat([frames[b] for b in sizes], ignore_index=True)
+        frame["batch_size"] = np.repeat(
+            np.array(sizes, dtype=np.int64), [len(frames[b]) for b in sizes]
+        )
+        paths = {frames[b].attrs["path"] for b in sizes}
+        frame.attrs = {
+            **frames[sizes[0]].attrs,
+            "batch_size": list(sizes),
+            "path": paths.pop() if len(paths) == 1 else "mixed",
+            "chunk_size": {b: frames[b].attrs["chunk_size"] for b in sizes},
+            "exact_path_reason": "; ".join(
+                sorted({r for b in sizes if (r := frames[b].attrs["exact_path_reason"])})
+            )
+            or None,
+        }
+        return frame
+
     # ---- validate everything before touching any state
     check_model(model)
     check_lr_types(lrs)
@@ -219,6 +251,19 @@ def sample_deltas(
     )
     frame.attrs.update(_provenance(model, plan, pool, path, reason))
     return frame
+
+
+def _batch_sizes(batch_size: Any) -> list[int]:
+    """Distinct batch sizes, ascending, each an integer >= 1."""
+    values = list(batch_size)
+    if not values:
+        raise ValueError(f"`batch_size` must not be empty. Received: batch_size={batch_size!r}")
+    sizes = [check_int(b, "batch_size", minimum=1) for b in values]
+    if len(set(sizes)) != len(sizes):
+        raise ValueError(
+            f"`batch_size` must not repeat a size. Received: batch_size={batch_size!r}"
+        )
+    return sorted(sizes)
 
 
 def _provenance(model: Any, plan: Plan, pool: DataPool, path: str, reason: str | None) -> dict:
