@@ -131,6 +131,7 @@ class BatchedEngine:
         self.unsupported_reason: str | None = None
         self.verified: bool | None = None
         self.verified_reason: str | None = None
+        self.verdict_key = None
         try:
             self._build_clone()
         except UnsupportedOptimizer as error:
@@ -150,9 +151,27 @@ class BatchedEngine:
         self.loss_now = compiled(self._loss_now)
 
     def begin_call(self) -> None:
-        """Forget the previous call's verification: gradients (hence clipping) differ."""
-        self.verified = None
-        self.verified_reason = None
+        """Forget the previous call's verification unless it cannot have changed.
+
+        A verdict is kept only for an optimizer without gradient clipping whose iteration
+        count is the one it was reached at: whether clipping acts depends on the
+        gradients of the call, and EMA overwrites, accumulation and loss scales on the
+        iteration. Everything else the check looks at (the optimizer's config and
+        variables, the model's variables and compiled loss) keys the engine itself.
+        """
+        key = self._verdict_key()
+        if key is None or key != self.verdict_key:
+            self.verified = None
+            self.verified_reason = None
+        self.verdict_key = key
+
+    def _verdict_key(self):
+        optimizer = self.optimizer
+        if any(
+            getattr(optimizer, name, None) for name in ("clipnorm", "global_clipnorm", "clipvalue")
+        ):
+            return None
+        return int(optimizer.iterations.numpy())
 
     # -- optimizer clone -------------------------------------------------------------
     def _build_clone(self) -> None:
