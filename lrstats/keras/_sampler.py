@@ -117,29 +117,48 @@ def sample_deltas(
     -------
     pandas.DataFrame
         Columns ``lr`` (float64), ``replicate`` (int64), ``pre``, ``post`` (float64),
-        one row per (replicate, lr), sorted by replicate then lr. Non-finite ``post``
+        one row per (replicate, lr), sorted by replicate then lr (with a list of batch
+        sizes, a ``batch_size`` column too, sorted by it first). Non-finite ``post``
         values record divergence. ``attrs`` holds the provenance: ``seed``,
         ``batch_size``, ``evaluate``, ``eval_mode``, ``optimizer``,
-        ``optimizer_config``, ``n_parameters``, ``n_rows``, ``path``, ``versions``.
+        ``optimizer_config``, ``n_parameters``, ``n_rows``, ``data_reshuffles``,
+        ``path``, ``exact_path_reason``, ``versions``.
+
+    Warns
+    -----
+    DivergenceWarning
+        Some ``post`` values are not finite.
+    TrainStepWarning
+        The model overrides ``train_step``; the frame measures Keras' standard step.
+    StepWarning
+        The optimizer's next ``apply`` only accumulates gradients (post == pre).
+    UserWarning
+        ``x`` is a dataset that reshuffles on each iteration.
 
     Notes
     -----
+    ``pre`` is the loss Keras reports on the evaluation rows (``evaluate``,
+    ``compute_loss``: compiled loss plus every added loss) and ``post`` the loss after
+    one real training step (``train_on_batch``) at the lr on the gradient rows, from the
+    current state, with the non-trainable state that step leaves (BatchNormalization
+    moving statistics).
+
     One step of every Keras 3 optimizer is affine in the learning rate given its state:
     ``w1(lr) = a + lr * b``. Per chunk of replicates, two steps of a clone of the
-    optimizer on batched variables give ``w1`` at two learning rates, hence ``a`` and
-    ``b``, and all ``post`` losses are one batched forward pass. The clone is checked
-    against a real step of the real optimizer (once per model and optimizer config:
-    that the update is elementwise does not depend on the grid), and on every chunk
-    clone steps at the grid's interior thirds must match the affine prediction for
-    every replicate. An optimizer that fails either check (not elementwise, e.g.
-    ``global_clipnorm``; or not affine in lr over this grid) takes the exact path: a
-    real step per (replicate, lr), restoring the state after each.
-    ``attrs["path"]`` records ``"affine"``, ``"exact"`` or ``"mixed"`` (chunks differed).
+    optimizer on batched variables (clipping per replicate) give ``w1`` at two learning
+    rates, hence ``a`` and ``b``, and all ``post`` losses are one batched forward pass.
+    The clone is checked against a real training step of the real model and optimizer
+    on the first chunk of every call, and on every chunk clone steps at the grid's
+    interior thirds must match the affine prediction for every replicate. What fails
+    either check (loss scaling, sparse Embedding gradients, a forward pass that writes
+    weights such as ``SpectralNormalization``, constraints, a step not affine in lr)
+    takes the exact path: a real training step per (replicate, lr), restoring the state
+    after each. ``attrs["path"]`` records ``"affine"``, ``"exact"`` or ``"mixed"``
+    (chunks differed) and ``attrs["exact_path_reason"]`` why. ``docs/sampler.md`` has
+    the table of what is supported on which path.
 
     Afterwards every model and optimizer variable is bit-identical to before, also when
     the call raises or is interrupted; an optimizer that was never built is built.
-    Non-trainable variables (e.g. BatchNormalization statistics) are not updated by the
-    step.
 
     Examples
     --------
