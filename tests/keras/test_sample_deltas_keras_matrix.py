@@ -487,3 +487,19 @@ def test_accumulating_step_is_warned_and_equals_keras(sample_deltas, mlp_xy):
     with warnings.catch_warnings():
         warnings.simplefilter("error", StepWarning)
         check(sample_deltas, model, x, y)
+
+
+def test_a_step_keras_cannot_take_raises_and_leaves_the_model_alone(sample_deltas):
+    # Keras 3.15.1's sparse RMSprop (centered, momentum) fails on repeated ids from its second
+    # step on; lrstats takes the same real step, so it raises the same error, state intact.
+    import tensorflow as tf
+
+    x, y = recurrent_data()
+    model = recurrent(OPTIMIZERS["rmsprop"](), "gru")
+    model.train_on_batch(x, y)
+    before = snapshot(model)
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        sample_deltas(model, x, y, lrs=LRS, replicates=2, batch_size=N, seed=SEED, progress=False)
+    assert_same_state(before, snapshot(model))
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        model.train_on_batch(x, y)
