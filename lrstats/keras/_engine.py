@@ -123,9 +123,11 @@ class BatchedEngine:
         self.eval_training = eval_training
         self.seed_positions = seed_state_positions(model)
         # In training-mode evaluation with stochastic layers, every lr of a replicate must
-        # draw the same random numbers as ``pre``. Stateless random ops under
-        # ``vectorized_map`` (one op for all lrs) or XLA draw other numbers than the same op
-        # in a plain loop, so the lrs are then evaluated one by one, without XLA.
+        # draw the same random numbers as ``pre``. Under XLA the stateless random ops draw
+        # other numbers than the same ops in the plain graph (measured on a CNN with Dropout:
+        # post at lr = 1e-12 off pre by 16 %), so the post pass then runs without XLA; under
+        # ``vectorized_map`` they draw the same numbers (post == pre exactly at lr = 1e-12;
+        # tests/keras/test_sample_deltas_keras_matrix.py checks it).
         self.same_randomness = eval_training and bool(self.seed_positions)
         self.clone = None  # stays None when the optimizer cannot be cloned: exact path
         self.unsupported_reason: str | None = None
@@ -373,7 +375,7 @@ class BatchedEngine:
         A ``map_fn`` over replicates, each with its own non-trainable state (the one its
         training step left); inside, one ``vectorized_map`` over the learning rates
         evaluates all weight sets on the replicate's batch (the batch is shared, so it is
-        never copied K times), or a plain loop when the lrs must share random numbers.
+        never copied K times).
         """
         _, _, metric_values = self._state()
         elems = {
@@ -396,8 +398,6 @@ class BatchedEngine:
                 )
                 return loss
 
-            if self.same_randomness:
-                return tf.map_fn(one_lr, steps, fn_output_signature=tf.float32)
             return tf.vectorized_map(one_lr, steps)
 
         return tf.map_fn(one_replicate, elems, fn_output_signature=tf.TensorSpec(None, tf.float32))
