@@ -172,11 +172,15 @@ def check_data_fits_model(model: Any, pool: DataPool) -> None:
 
 def check_target_shapes(y: Any, y_pred: Any) -> None:
     """Refuse targets whose width Keras would silently broadcast against the output."""
-    targets = leaves(y, "y")
-    outputs = tf.nest.flatten(y_pred)
-    if len(targets) != len(outputs):
-        return
-    for (name, array), output in zip(targets, outputs, strict=True):
+    if isinstance(y, dict) and isinstance(y_pred, dict):  # matched by output name
+        pairs = [(f"y[{k!r}]", np.asarray(y[k]), y_pred[k]) for k in y if k in y_pred]
+    else:
+        targets = leaves(y, "y")
+        outputs = tf.nest.flatten(y_pred)
+        if len(targets) != len(outputs) or isinstance(y, dict) or isinstance(y_pred, dict):
+            return
+        pairs = [(name, array, out) for (name, array), out in zip(targets, outputs, strict=True)]
+    for name, array, output in pairs:
         shape = tuple(output.shape)
         if array.ndim == len(shape) and array.ndim >= 2:
             width, out_width = array.shape[-1], shape[-1]

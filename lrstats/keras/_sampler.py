@@ -215,8 +215,7 @@ def sample_deltas(
         )
     check_data_fits_model(model, pool)
     tensors = _to_tensors(pool)
-    y_pred = _prebuild_loss(model, tensors, batch_size)
-    check_target_shapes(pool.y, y_pred)
+    _prebuild_loss(model, tensors, batch_size, pool.y)
     warn_about_model(model)
     if pool.reshuffles:
         warnings.warn(
@@ -340,11 +339,12 @@ def _to_tensors(pool: DataPool) -> tuple:
     return x, y, w
 
 
-def _prebuild_loss(model: Any, tensors: tuple, batch_size: int) -> Any:
-    """Build the compiled loss outside any trace, without changing any state.
+def _prebuild_loss(model: Any, tensors: tuple, batch_size: int, targets: Any) -> None:
+    """Check the targets' shapes, then build the compiled loss outside any trace.
 
     Runs on the first ``batch_size`` rows, so a shape error Keras raises quotes the
-    user's batch size; returns the predictions (to check target shapes).
+    user's batch size. The targets are checked against the predictions before the loss
+    is built, so a refusal leaves even the compiled loss's lazily created trackers alone.
     """
     pool_x, pool_y, pool_w = tensors
     take = lambda t: t[:batch_size]  # noqa: E731
@@ -352,18 +352,26 @@ def _prebuild_loss(model: Any, tensors: tuple, batch_size: int) -> Any:
     y = None if pool_y is None else tf.nest.map_structure(take, pool_y)
     w = None if pool_w is None else pool_w[:batch_size]
     mapping = [(v, v.value) for v in [*model.variables, *model.metrics_variables]]
-    try:
-        with keras.StatelessScope(state_mapping=mapping):
-            y_pred = model(x, training=False)
-            model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=w, training=False)
-    except (ValueError, TypeError, tf.errors.OpError) as error:
+
+    def keras_failed(error: Exception) -> ValueError:
         message = str(getattr(error, "message", error)).strip().splitlines()
-        raise ValueError(
+        return ValueError(
             f"`x` and `y` must fit `model` ({model.name!r}): Keras failed on a batch of "
             f"{batch_size} rows. Received: x {_shapes(pool_x)}, y {_shapes(pool_y)}. "
             f"Keras said: {' '.join(message)[:600]}"
-        ) from error
-    return y_pred
+        )
+
+    try:
+        with keras.StatelessScope(state_mapping=mapping):
+            y_pred = model(x, training=False)
+    except (ValueError, TypeError, tf.errors.OpError) as error:
+        raise keras_failed(error) from error
+    check_target_shapes(targets, y_pred)
+    try:
+        with keras.StatelessScope(state_mapping=mapping):
+            model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=w, training=False)
+    except (ValueError, TypeError, tf.errors.OpError) as error:
+        raise keras_failed(error) from error
 
 
 def _shapes(structure: Any) -> str:

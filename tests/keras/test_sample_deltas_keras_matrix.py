@@ -511,3 +511,14 @@ def test_a_step_keras_cannot_take_raises_and_leaves_the_model_alone(sample_delta
     assert_same_state(before, snapshot(model))
     with pytest.raises(tf.errors.InvalidArgumentError):
         model.train_on_batch(x, y)
+
+
+def test_wide_target_of_one_output_is_refused_by_name(sample_deltas):
+    # targets are matched to outputs by name (dict order is not the outputs' order)
+    x, y = multi_io_data()
+    model = multi_io(keras.optimizers.SGD(0.01))
+    wide = {"reg": np.repeat(y["reg"], 3, axis=1), "cls": y["cls"]}
+    before = snapshot(model)
+    with pytest.raises(ValueError, match=r"`y\['reg'\]` must match the model's output: .* 3 col"):
+        sample_deltas(model, x, wide, lrs=LRS, replicates=2, batch_size=8, seed=0, progress=False)
+    assert_same_state(before, snapshot(model))
