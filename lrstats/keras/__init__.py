@@ -5,7 +5,12 @@ its own optimizer over a grid of learning rates and many paired random subsample
 ``recommend_lr`` recommends the lr to train with, by statistical successive halving.
 """
 
-from lrstats.keras._sampler import DivergenceWarning, sample_deltas
+from lrstats.keras._sampler import (
+    DivergenceWarning,
+    StepWarning,
+    TrainStepWarning,
+    sample_deltas,
+)
 from lrstats.keras.range_test import LRRangeTest, range_test
 from lrstats.keras.recommend import recommend_lr
 from lrstats.keras.schedules import (
@@ -33,5 +38,7 @@ __all__ = [
     "sample_deltas",
     "sample_deltas_sharded",
     "sensitivity",
+    "StepWarning",
+    "TrainStepWarning",
     "time_based_decay_schedule",
 ]

@@ -27,12 +27,17 @@ class DataPool:
         One weight per row.
     n_rows : int
         Number of rows in the pool.
+    reshuffles : bool
+        The pool came from a ``tf.data.Dataset`` whose order changes from one iteration
+        to the next (``shuffle(..., reshuffle_each_iteration=True)``): another call draws
+        from other rows.
     """
 
     x: Any
     y: Any
     sample_weight: np.ndarray | None
     n_rows: int
+    reshuffles: bool = False
 
 
 def _to_numpy(value: Any, name: str) -> Any:
@@ -78,7 +83,7 @@ def leaves(structure: Any, name: str = "x") -> list[tuple[str, np.ndarray]]:
         return [
             leaf for key, item in structure.items() for leaf in leaves(item, f"{name}[{key!r}]")
         ]
-    if isinstance(structure, list):
+    if isinstance(structure, (list, tuple)):
         return [leaf for i, item in enumerate(structure) for leaf in leaves(item, f"{name}[{i}]")]
     return [(name, structure)]
 
@@ -120,6 +125,22 @@ def _materialize_dataset(dataset: Any, max_rows: int) -> tuple[Any, Any, Any]:
         batch_x, batch_y, batch_w = (
             None if part is None else tf.nest.map_structure(np.asarray, part) for part in parts
         )
+        sizes = {
+            f"{name}": array.shape[0] if array.ndim else None
+            for part, part_name in ((batch_x, "x"), (batch_y, "y"), (batch_w, "sample_weight"))
+            for name, array in leaves(part, part_name)
+        }
+        if None in sizes.values() or len(set(sizes.values())) > 1:
+            shapes = {
+                name: array.shape
+                for part, part_name in ((batch_x, "x"), (batch_y, "y"))
+                for name, array in leaves(part, part_name)
+            }
+            raise ValueError(
+                "`x` must be a batched tf.data.Dataset (call dataset.batch(n)): its elements "
+                "do not share a leading axis of rows, as single examples would not. "
+                f"Received: an element with shapes {shapes}"
+            )
         size = _n_rows(_to_numpy(batch_x, "x"), "x")
         xs.append(batch_x)
         ys.append(batch_y)
@@ -138,16 +159,31 @@ def _materialize_dataset(dataset: Any, max_rows: int) -> tuple[Any, Any, Any]:
     return concat(xs), concat(ys), concat(ws)
 
 
+def _reshuffles(dataset: Any) -> bool:
+    """Whether two iterations of ``dataset`` start with different first elements."""
+    import tensorflow as tf
+
+    try:
+        first = [tf.nest.flatten(next(iter(dataset))) for _ in range(2)]
+    except (StopIteration, tf.errors.OutOfRangeError):
+        return False  # empty: refused when materialized
+    return not all(
+        np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(*first, strict=True)
+    )
+
+
 def prepare_data(x: Any, y: Any, sample_weight: Any, *, max_rows: int) -> DataPool:
     """Validate and convert the sampler's inputs; raises before any state changes."""
     if x is None:
         raise TypeError("`x` must be array-like or a tf.data.Dataset. Received: x=None")
+    reshuffles = False
     if type(x).__module__.startswith("tensorflow") and hasattr(x, "element_spec"):
         if y is not None:
             raise ValueError(
                 "`y` must be None when `x` is a tf.data.Dataset (targets come from the dataset). "
                 f"Received: y of type {type(y).__name__}"
             )
+        reshuffles = _reshuffles(x)
         x, y, dataset_weight = _materialize_dataset(x, max_rows)
         if sample_weight is None:
             sample_weight = dataset_weight
@@ -162,7 +198,18 @@ def prepare_data(x: Any, y: Any, sample_weight: Any, *, max_rows: int) -> DataPo
                 f"y with {n_y} rows"
             )
     if sample_weight is not None:
-        sample_weight = np.asarray(_to_numpy(sample_weight, "sample_weight"), dtype=np.float64)
+        sample_weight = _to_numpy(sample_weight, "sample_weight")
+        if isinstance(sample_weight, (dict, list)) or sample_weight.dtype.kind not in "biuf":
+            raise TypeError(
+                "`sample_weight` must be an array of numbers, one weight per row. Received: "
+                f"sample_weight of type {type(sample_weight).__name__}"
+                + (
+                    ""
+                    if isinstance(sample_weight, (dict, list))
+                    else f" and dtype {sample_weight.dtype}"
+                )
+            )
+        sample_weight = sample_weight.astype(np.float64)
         if sample_weight.ndim == 2 and sample_weight.shape[1] == 1:
             sample_weight = sample_weight[:, 0]
         if sample_weight.ndim != 1 or sample_weight.shape[0] != n_rows:
@@ -177,4 +224,4 @@ def prepare_data(x: Any, y: Any, sample_weight: Any, *, max_rows: int) -> DataPo
             )
     _check_finite(x, "x")
     _check_finite(y, "y")
-    return DataPool(x=x, y=y, sample_weight=sample_weight, n_rows=n_rows)
+    return DataPool(x=x, y=y, sample_weight=sample_weight, n_rows=n_rows, reshuffles=reshuffles)

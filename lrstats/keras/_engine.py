@@ -29,6 +29,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from lrstats.keras._keras_private import (
+    all_layers,
+    call_has_training_arg,
+    compiled_loss,
+    learning_rate_slot,
+    losses_override,
+    replace_gradient_clipping,
+    seed_generators,
+)
+
 
 class _QuietEngineRetracing(logging.Filter):
     """Drop TensorFlow's retracing notices about the engine.
@@ -52,10 +62,44 @@ class UnsupportedOptimizer(Exception):
 def seed_state_positions(model: Any) -> list[int]:
     """Positions, in ``model.non_trainable_variables``, of random-seed generator states."""
     seed_ids = set()
-    for layer in model._flatten_layers(include_self=True):
-        for generator in getattr(layer, "_seed_generators", []):
+    for layer in all_layers(model):
+        for generator in seed_generators(layer):
             seed_ids.add(id(generator.state))
     return [i for i, v in enumerate(model.non_trainable_variables) if id(v) in seed_ids]
+
+
+def _per_replicate_clipping(clipnorm: Any, global_clipnorm: Any, clipvalue: Any):
+    """Keras' gradient clipping (``BaseOptimizer._clip_gradients``) per replicate.
+
+    The clone's variables are stacked replicates ``(C, ...)``; Keras' own clipping would
+    take one norm over all of them and so mix replicates. The same formulas, with the
+    norms taken over every axis but the first, clip each replicate as a real step would.
+    """
+
+    def clip(grads):
+        if clipnorm and clipnorm > 0:
+            out = []
+            for g in grads:
+                axes = list(range(1, len(g.shape)))
+                l2sum = tf.reduce_sum(tf.square(g), axes, keepdims=True)
+                positive = l2sum > 0
+                l2norm = tf.where(positive, tf.sqrt(tf.where(positive, l2sum, 1.0)), l2sum)
+                out.append(g * clipnorm / tf.maximum(l2norm, clipnorm))
+            return out
+        if global_clipnorm and global_clipnorm > 0:
+            squared = [tf.reduce_sum(tf.square(g), list(range(1, len(g.shape)))) for g in grads]
+            norm = tf.sqrt(tf.add_n(squared))  # (C,)
+            scale = global_clipnorm * tf.minimum(1.0 / norm, 1.0 / global_clipnorm)
+            scale = scale + (norm - norm)  # NaN for a non-finite norm, as in Keras
+            return [
+                g * tf.reshape(tf.cast(scale, g.dtype), [-1] + [1] * (len(g.shape) - 1))
+                for g in grads
+            ]
+        if clipvalue and clipvalue > 0:
+            return [tf.clip_by_value(g, -clipvalue, clipvalue) for g in grads]
+        return grads
+
+    return clip
 
 
 def _broadcast(value: tf.Tensor, size: int) -> tf.Tensor:
@@ -63,7 +107,12 @@ def _broadcast(value: tf.Tensor, size: int) -> tf.Tensor:
 
 
 class BatchedEngine:
-    """Compiled batched gradients, optimizer steps and losses for one model and chunk size."""
+    """Compiled batched gradients, optimizer steps and losses for one model and chunk size.
+
+    The engine also owns the verification state of its optimizer clone: ``verified`` is
+    ``None`` until the sampler has compared the clone with a real training step in the
+    current call (:meth:`begin_call` resets it), then ``True`` or ``False``.
+    """
 
     def __init__(
         self, model: Any, chunk_size: int, *, eval_training: bool, jit_compile: bool
@@ -73,14 +122,22 @@ class BatchedEngine:
         self.chunk_size = chunk_size
         self.eval_training = eval_training
         self.seed_positions = seed_state_positions(model)
+        # In training-mode evaluation with stochastic layers, every lr of a replicate must
+        # draw the same random numbers as ``pre``. Under XLA the stateless random ops draw
+        # other numbers than the same ops in the plain graph (measured on a CNN with Dropout:
+        # post at lr = 1e-12 off pre by 16 %), so the post pass then runs without XLA; under
+        # ``vectorized_map`` they draw the same numbers (post == pre exactly at lr = 1e-12;
+        # tests/keras/test_sample_deltas_keras_matrix.py checks it).
+        self.same_randomness = eval_training and bool(self.seed_positions)
         self.clone = None  # stays None when the optimizer cannot be cloned: exact path
-        # Does the clone reproduce a real step of the real optimizer? (None: not checked
-        # yet.) Structural, so checked once per engine; affinity is checked per chunk.
+        self.unsupported_reason: str | None = None
         self.verified: bool | None = None
+        self.verified_reason: str | None = None
+        self.verdict_key = None
         try:
             self._build_clone()
-        except UnsupportedOptimizer:
-            pass
+        except UnsupportedOptimizer as error:
+            self.unsupported_reason = str(error)
         # No AutoGraph: Keras 3 layers branch with ops.cond (JAX has no AutoGraph) and Keras'
         # own train step does not convert layer code either, so converting our functions
         # only costs tracing time (first call 0.7 s instead of 1.0 s on the benchmark MLP).
@@ -90,16 +147,54 @@ class BatchedEngine:
         compiled = functools.partial(tf.function, autograph=False)
         self.gradients = compiled(self._gradients)
         self.step = compiled(self._step)
-        self._post_jit = compiled(self._post, jit_compile=True) if jit_compile else None
+        use_jit = jit_compile and not self.same_randomness
+        self._post_jit = compiled(self._post, jit_compile=True) if use_jit else None
         self._post_plain = compiled(self._post)
         self.loss_now = compiled(self._loss_now)
+
+    def begin_call(self) -> None:
+        """Forget the previous call's verification unless it cannot have changed.
+
+        A verdict is kept only for an optimizer without gradient clipping whose iteration
+        count is the one it was reached at: whether clipping acts depends on the
+        gradients of the call, and EMA overwrites, accumulation and loss scales on the
+        iteration. Everything else the check looks at (the optimizer's config and
+        variables, the model's variables and compiled loss) keys the engine itself.
+        """
+        key = self._verdict_key()
+        if key is None or key != self.verdict_key:
+            self.verified = None
+            self.verified_reason = None
+        self.verdict_key = key
+
+    def _verdict_key(self):
+        optimizer = self.optimizer
+        if any(
+            getattr(optimizer, name, None) for name in ("clipnorm", "global_clipnorm", "clipvalue")
+        ):
+            return None
+        return int(optimizer.iterations.numpy())
 
     # -- optimizer clone -------------------------------------------------------------
     def _build_clone(self) -> None:
         optimizer = self.optimizer
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            raise UnsupportedOptimizer(
+                "LossScaleOptimizer: the step depends on the dynamic loss scale "
+                "(skipped on non-finite gradients)"
+            )
+        for variable in self.model.trainable_variables:
+            if getattr(variable, "constraint", None) is not None:
+                raise UnsupportedOptimizer(
+                    f"variable {variable.path} has a constraint, applied after the step"
+                )
         try:
             config = dict(optimizer.get_config())
             config["learning_rate"] = 1.0
+            # Keras scales the loss by loss_scale_factor and unscales the gradient in the
+            # step; the engine's gradients are unscaled already.
+            if "loss_scale_factor" in config:
+                config["loss_scale_factor"] = None
             clone = type(optimizer).from_config(config)
             self.batched_variables = [
                 keras.Variable(
@@ -114,9 +209,17 @@ class BatchedEngine:
             raise UnsupportedOptimizer(
                 f"cannot clone {type(optimizer).__name__}: {error}"
             ) from error
+        replace_gradient_clipping(
+            clone,
+            _per_replicate_clipping(
+                getattr(optimizer, "clipnorm", None),
+                getattr(optimizer, "global_clipnorm", None),
+                getattr(optimizer, "clipvalue", None),
+            ),
+        )
         # The learning rate is set per step; pair every other variable by position.
-        real = [v for v in optimizer.variables if v is not optimizer._learning_rate]
-        cloned = [v for v in clone.variables if v is not clone._learning_rate]
+        real = [v for v in optimizer.variables if v is not learning_rate_slot(optimizer)]
+        cloned = [v for v in clone.variables if v is not learning_rate_slot(clone)]
         if len(real) != len(cloned):
             raise UnsupportedOptimizer("optimizer variables do not pair up")
         pairs = []
@@ -132,15 +235,32 @@ class BatchedEngine:
 
     # -- per-replicate loss ------------------------------------------------------------
     def _loss(self, weights, non_trainable, metric_values, seeds, x, y, sample_weight, training):
+        """The compiled loss, as ``compute_loss`` gives it, and the non-trainable state after.
+
+        Losses added during the forward pass (``add_loss``, ``activity_regularizer``) are
+        collected by ``stateless_call`` and handed to ``compute_loss``, as Keras' own
+        stateless (JAX) trainer does.
+        """
         model = self.model
         non_trainable = list(non_trainable)
         for j, position in enumerate(self.seed_positions):
             non_trainable[position] = tf.cast(seeds[j], non_trainable[position].dtype)
-        y_pred, _ = model.stateless_call(weights, non_trainable, x, training=training)
-        loss, _ = model.stateless_compute_loss(
-            weights, non_trainable, metric_values, x, y, y_pred, sample_weight, training=training
+        kwargs = {"training": training} if call_has_training_arg(model) else {}
+        y_pred, non_trainable, losses = model.stateless_call(
+            weights, non_trainable, x, return_losses=True, **kwargs
         )
-        return tf.cast(loss, tf.float32)
+        with losses_override(model, losses):
+            loss, (_, non_trainable, _) = model.stateless_compute_loss(
+                weights,
+                non_trainable,
+                metric_values,
+                x,
+                y,
+                y_pred,
+                sample_weight,
+                training=training,
+            )
+        return tf.cast(loss, tf.float32), list(non_trainable)
 
     def _state(self):
         model = self.model
@@ -153,8 +273,9 @@ class BatchedEngine:
     def _batch(self, pool, index):
         return tf.nest.map_structure(lambda t: tf.gather(t, index), pool)
 
-    def _rows(self, pool_x, pool_y, pool_w, index, prefix=""):
+    def _rows(self, pool, index, prefix=""):
         """The rows ``index`` of the pool, keyed ``{prefix}x``, ``{prefix}y``, ``{prefix}w``."""
+        pool_x, pool_y, pool_w = pool
         rows = {f"{prefix}x": self._batch(pool_x, index)}
         if pool_y is not None:
             rows[f"{prefix}y"] = self._batch(pool_y, index)
@@ -162,9 +283,8 @@ class BatchedEngine:
             rows[f"{prefix}w"] = tf.gather(pool_w, index)
         return rows
 
-    def _loss_on(self, weights, state, e, prefix, training):
+    def _loss_on(self, weights, non_trainable, metric_values, e, prefix, training):
         """``_loss`` on the rows of a map element (see ``_rows``)."""
-        _, non_trainable, metric_values = state
         return self._loss(
             weights,
             non_trainable,
@@ -177,34 +297,40 @@ class BatchedEngine:
         )
 
     # -- compiled functions ------------------------------------------------------------
-    def _gradients(self, pool_x, pool_y, pool_w, grad_index, eval_index, seeds):
-        """Per-replicate gradients (training mode) and ``pre`` losses (evaluation mode).
+    def _gradients(self, pool, grad_index, eval_index, seeds):
+        """Per-replicate gradients (training mode), ``pre`` losses and the state after.
 
         A ``map_fn`` over the replicates of the chunk: every replicate is computed with
         the same shapes whatever the chunk size, so results do not depend on chunking.
+        The third output is, per replicate, the non-trainable state after the training
+        forward pass (BatchNormalization moving statistics, power-iteration vectors): the
+        state a real training step leaves, which ``post`` is evaluated with.
         """
-        state = self._state()
-        weights = state[0]
+        weights, non_trainable, metric_values = self._state()
         elems = {
             "seeds": seeds,
-            **self._rows(pool_x, pool_y, pool_w, grad_index),
-            **self._rows(pool_x, pool_y, pool_w, eval_index, prefix="eval_"),
+            **self._rows(pool, grad_index),
+            **self._rows(pool, eval_index, prefix="eval_"),
         }
 
         def one(e):
             with tf.GradientTape() as tape:
                 tape.watch(weights)
-                loss = self._loss_on(weights, state, e, "", True)
+                loss, after = self._loss_on(weights, non_trainable, metric_values, e, "", True)
             grads = tape.gradient(loss, weights)
             grads = [
-                tf.zeros_like(w) if g is None else g for g, w in zip(grads, weights, strict=True)
+                tf.zeros_like(w) if g is None else tf.convert_to_tensor(g)
+                for g, w in zip(grads, weights, strict=True)
             ]
-            pre = self._loss_on(weights, state, e, "eval_", self.eval_training)
-            return grads, pre
+            pre, _ = self._loss_on(
+                weights, non_trainable, metric_values, e, "eval_", self.eval_training
+            )
+            return grads, pre, after
 
         signature = (
             [tf.TensorSpec(w.shape, w.dtype) for w in weights],
             tf.TensorSpec((), tf.float32),
+            [tf.TensorSpec(v.shape, v.dtype) for v in non_trainable],
         )
         return tf.map_fn(one, elems, fn_output_signature=signature)
 
@@ -222,11 +348,12 @@ class BatchedEngine:
         return self._post_plain(*args)
 
     def _loss_now(self, x, y, sample_weight, seeds):
-        """Loss of one evaluation batch at the model's live weights (for the exact path)."""
+        """Loss of one evaluation batch at the model's live state (for the exact path)."""
         weights, non_trainable, metric_values = self._state()
-        return self._loss(
+        loss, _ = self._loss(
             weights, non_trainable, metric_values, seeds, x, y, sample_weight, self.eval_training
         )
+        return loss
 
     def _step(self, grads, learning_rate):
         """One step of the cloned optimizer from the real optimizer's current state."""
@@ -237,23 +364,26 @@ class BatchedEngine:
             batched.assign(_broadcast(variable.value, size))
         for copy, original, is_batched in self.slot_pairs:
             copy.assign(_broadcast(original.value, size) if is_batched else original.value)
-        self.clone._learning_rate.assign(tf.cast(learning_rate, self.clone._learning_rate.dtype))
+        rate = learning_rate_slot(self.clone)
+        rate.assign(tf.cast(learning_rate, rate.dtype))
         self.clone.apply(grads, self.batched_variables)
         return [tf.identity(v.value) for v in self.batched_variables]
 
-    def _post(self, base, slope, base_lr, lrs, pool_x, pool_y, pool_w, eval_index, seeds):
+    def _post(self, base, slope, base_lr, lrs, non_trainable, pool, eval_index, seeds):
         """Losses at ``base + (lr - base_lr) * slope`` for every (replicate, lr): shape (C, K).
 
-        A ``map_fn`` over replicates; inside, one ``vectorized_map`` over the learning
-        rates evaluates all weight sets on the replicate's batch (the batch is shared, so
-        it is never copied K times).
+        A ``map_fn`` over replicates, each with its own non-trainable state (the one its
+        training step left); inside, one ``vectorized_map`` over the learning rates
+        evaluates all weight sets on the replicate's batch (the batch is shared, so it is
+        never copied K times).
         """
-        state = self._state()
+        _, _, metric_values = self._state()
         elems = {
             "base": base,
             "slope": slope,
+            "state": non_trainable,
             "seeds": seeds,
-            **self._rows(pool_x, pool_y, pool_w, eval_index),
+            **self._rows(pool, eval_index),
         }
         steps = tf.cast(lrs - base_lr, tf.float32)
 
@@ -263,11 +393,37 @@ class BatchedEngine:
                     b + tf.cast(step, b.dtype) * s
                     for b, s in zip(e["base"], e["slope"], strict=True)
                 ]
-                return self._loss_on(weights, state, e, "", self.eval_training)
+                loss, _ = self._loss_on(
+                    weights, e["state"], metric_values, e, "", self.eval_training
+                )
+                return loss
 
             return tf.vectorized_map(one_lr, steps)
 
         return tf.map_fn(one_replicate, elems, fn_output_signature=tf.TensorSpec(None, tf.float32))
+
+
+def model_signature(model: Any) -> tuple:
+    """Everything a traced engine depends on, besides the chunk size and modes.
+
+    The compiled loss object (new on every ``compile``), the optimizer object, its config
+    (without the lr, which is set per step) and its variables, and the identity, shape and
+    dtype of every model variable (freezing a layer changes the trainable set).
+    """
+    optimizer = model.optimizer
+    config = {k: v for k, v in optimizer.get_config().items() if k != "learning_rate"}
+    return (
+        id(compiled_loss(model)),
+        type(model).compute_loss,
+        id(optimizer),
+        repr(sorted(config.items())),
+        tuple(id(v) for v in optimizer.variables),
+        tuple((id(v), tuple(v.shape), str(v.dtype)) for v in model.trainable_variables),
+        tuple((id(v), tuple(v.shape), str(v.dtype)) for v in model.non_trainable_variables),
+        tuple(id(v) for v in model.metrics_variables),
+        keras.config.floatx(),
+        str(model.dtype_policy.name) if hasattr(model, "dtype_policy") else None,
+    )
 
 
 _ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -276,20 +432,23 @@ _ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def get_engine(
     model: Any, chunk_size: int, *, eval_training: bool, jit_compile: bool
 ) -> BatchedEngine:
-    """A cached engine per (model, optimizer, chunk size, mode): later calls skip tracing."""
-    cache = _ENGINES.setdefault(model, {})
-    config = {k: v for k, v in model.optimizer.get_config().items() if k != "learning_rate"}
-    key = (
-        id(model.optimizer),
-        repr(sorted(config.items())),
-        chunk_size,
-        eval_training,
-        jit_compile,
-    )
-    engine = cache.get(key)
-    if engine is None or engine.optimizer is not model.optimizer:
+    """A cached engine per (model state signature, chunk size, mode): later calls skip tracing.
+
+    When anything the traces depend on changes (see :func:`model_signature`: a recompile,
+    another optimizer, a frozen layer), the model's cached engines are all dropped.
+    """
+    signature = model_signature(model)
+    cached = _ENGINES.get(model)
+    if cached is None or cached[0] != signature:
+        cached = (signature, {})
+        _ENGINES[model] = cached
+    engines = cached[1]
+    key = (chunk_size, eval_training, jit_compile)
+    engine = engines.get(key)
+    if engine is None:
         engine = BatchedEngine(
             model, chunk_size, eval_training=eval_training, jit_compile=jit_compile
         )
-        cache[key] = engine
+        engines[key] = engine
+    engine.begin_call()
     return engine

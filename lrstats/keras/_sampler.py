@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
 import platform
 import warnings
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -13,141 +12,36 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from lrstats._streams import check_seed, seed_sequence
+from lrstats._streams import check_seed
 from lrstats._validation import check_choice, check_int, check_lrs
 from lrstats._version import __version__
 from lrstats.keras._data import DataPool, leaves, prepare_data
 from lrstats.keras._engine import get_engine
-from lrstats.keras._state import StateSnapshot, settable_learning_rate
+from lrstats.keras._plan import (
+    Plan,
+    StepWarning,
+    TrainStepWarning,
+    auto_chunks,
+    check_data_fits_model,
+    check_lr_types,
+    check_lrs_for,
+    check_model,
+    check_target_shapes,
+    replicate_draws,
+    replicate_ids,
+    warn_about_model,
+)
+from lrstats.keras._state import StateSnapshot
+from lrstats.keras._verify import clone_matches_real, close, exact_post
+
+__all__ = ["DivergenceWarning", "StepWarning", "TrainStepWarning", "sample_deltas"]
 
 EVALUATE_MODES = ("same", "fresh")
 EVAL_MODES = ("inference", "training")
-# Working memory the automatic chunking aims for (activations and stacked weights).
-MEMORY_BUDGET_BYTES = 1 << 30
-MAX_AUTO_CHUNK = 256
 
 
 class DivergenceWarning(RuntimeWarning):
     """Some post-step losses were not finite: the step diverged at those learning rates."""
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """The validated settings of one ``sample_deltas`` call."""
-
-    grid: np.ndarray  # sorted learning rates
-    replicate_ids: np.ndarray
-    batch_size: int
-    entropy: int  # the seed actually used
-    evaluate: str
-    eval_mode: str
-    chunk: int  # replicates per compiled call
-    lr_chunk: int  # learning rates per inner batch
-
-
-# ----------------------------------------------------------------------------- validation
-def _check_model(model: Any) -> None:
-    if not isinstance(model, keras.Model):
-        raise TypeError(
-            f"`model` must be a keras.Model. Received: model of type {type(model).__name__}"
-        )
-    if not model.built or not model.trainable_variables:
-        raise ValueError(
-            "`model` must be built (call it on data or give it an Input) and have trainable "
-            f"weights. Received: model={model.name!r} (built={model.built})"
-        )
-    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
-        raise ValueError(
-            "`model` must be compiled with an optimizer and a loss (model.compile(optimizer=..., "
-            f"loss=...)). Received: model={model.name!r} with optimizer="
-            f"{getattr(model, 'optimizer', None)!r}"
-        )
-    if (
-        getattr(model, "_compile_loss", None) is None
-        and type(model).compute_loss is keras.Model.compute_loss
-    ):
-        raise ValueError(
-            f"`model` must be compiled with a loss. Received: model={model.name!r} compiled without one"
-        )
-
-
-def _replicate_ids(replicates: Any) -> np.ndarray:
-    if isinstance(replicates, range):
-        if len(replicates) < 1:
-            raise ValueError(
-                f"`replicates` must not be an empty range. Received: replicates={replicates!r}"
-            )
-        if replicates.start < 0:
-            raise ValueError(f"`replicates` ids must be >= 0. Received: replicates={replicates!r}")
-        return np.asarray(replicates, dtype=np.int64)
-    if isinstance(replicates, numbers.Integral) and not isinstance(replicates, bool):
-        count = check_int(replicates, "replicates", minimum=2)
-        return np.arange(count, dtype=np.int64)
-    raise TypeError(
-        "`replicates` must be an integer >= 2 or a range of replicate ids. "
-        f"Received: replicates={replicates!r}"
-    )
-
-
-def _entropy(seed: Any) -> int:
-    return check_seed(seed, "seed")
-
-
-# ----------------------------------------------------------------------------- subsamples
-def replicate_draws(
-    entropy: int, replicate: int, n_rows: int, batch_size: int, fresh: bool, n_seed_streams: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradient rows, evaluation rows and layer seeds of one replicate.
-
-    Everything comes from the sampling stream of ``replicate`` alone
-    (:func:`lrstats._streams.seed_sequence`), so a replicate is the same wherever and with
-    whatever other replicates it is computed, and shares no bits with an analysis seeded
-    with the same integer.
-    """
-    rng = np.random.default_rng(seed_sequence(entropy, "sampling", replicate))
-    grad_rows = rng.choice(n_rows, size=batch_size, replace=False)
-    eval_rows = rng.choice(n_rows, size=batch_size, replace=False) if fresh else grad_rows
-    seeds = np.zeros((max(n_seed_streams, 1), 2), dtype=np.int64)
-    seeds[:, 0] = rng.integers(0, 2**31 - 1, size=seeds.shape[0])
-    return grad_rows, eval_rows, seeds
-
-
-# ----------------------------------------------------------------------------- chunking
-def _activation_width(model: Any) -> int:
-    """Numbers of activations per input row (sum of layer outputs), estimated."""
-    total = 0
-    try:
-        for layer in model._flatten_layers(include_self=False, recursive=True):
-            output = getattr(layer, "output", None)
-            if output is None:
-                continue
-            for tensor in tf.nest.flatten(output):
-                total += int(np.prod([d or 1 for d in tensor.shape[1:]]))
-    except Exception:
-        total = 0
-    if total == 0:
-        total = max(sum(int(np.prod(v.shape)) for v in model.trainable_variables) // 20, 256)
-    return total
-
-
-def _auto_chunks(
-    model: Any, n_lrs: int, batch_size: int, n_replicates: int, row_width: int
-) -> tuple[int, int]:
-    """(replicates per chunk, lrs per inner batch) within the working-memory budget.
-
-    Half the budget goes to the per-replicate forward pass over a block of lrs (stacked
-    weights and activations), half to the chunk's state (gradients, two stepped weight
-    sets, optimizer slots and the gathered rows). Chunks are balanced so the last one
-    is not mostly padding. Chunking never changes the values: each replicate is
-    computed with the same shapes whatever the chunk.
-    """
-    n_params = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-    per_lr = 4 * (3 * n_params + 3 * batch_size * _activation_width(model))
-    lr_chunk = int(min(n_lrs, max(1, (MEMORY_BUDGET_BYTES // 2) // per_lr)))
-    per_replicate = 4 * (10 * n_params + 2 * batch_size * row_width)
-    most = int(min(MAX_AUTO_CHUNK, max(1, (MEMORY_BUDGET_BYTES // 2) // per_replicate)))
-    n_chunks = -(-n_replicates // most)
-    return -(-n_replicates // n_chunks), lr_chunk
 
 
 # ----------------------------------------------------------------------------- public API
@@ -158,7 +52,7 @@ def sample_deltas(
     *,
     lrs: Any,
     replicates: int | range,
-    batch_size: int,
+    batch_size: int | Sequence[int],
     seed: int | None = None,
     evaluate: str = "same",
     eval_mode: str = "inference",
@@ -192,8 +86,12 @@ def sample_deltas(
     replicates : int or range
         ``M`` gives ids ``0 … M-1`` (M >= 2); a ``range`` computes just those ids, so
         shards run elsewhere concatenate into the single-run frame.
-    batch_size : int
-        Rows per replicate subsample, ``1 <= batch_size <= n_rows``.
+    batch_size : int or sequence of int
+        Rows per replicate subsample, ``1 <= batch_size <= n_rows``. A sequence of
+        distinct sizes (e.g. ``[32, 64, 128]``) gives one frame with a ``batch_size``
+        column: the rows of size ``b`` are exactly the frame of ``batch_size=b`` alone
+        (replicate ``r`` draws from the same stream whatever the size, so the sizes are
+        compared on common random numbers, and shards still concatenate exactly).
     seed : int, optional
         Seed of every random draw (subsamples and stochastic layers). ``None`` draws
         fresh entropy; the value used is stored in ``frame.attrs["seed"]``.
@@ -219,29 +117,48 @@ def sample_deltas(
     -------
     pandas.DataFrame
         Columns ``lr`` (float64), ``replicate`` (int64), ``pre``, ``post`` (float64),
-        one row per (replicate, lr), sorted by replicate then lr. Non-finite ``post``
+        one row per (replicate, lr), sorted by replicate then lr (with a list of batch
+        sizes, a ``batch_size`` column too, sorted by it first). Non-finite ``post``
         values record divergence. ``attrs`` holds the provenance: ``seed``,
         ``batch_size``, ``evaluate``, ``eval_mode``, ``optimizer``,
-        ``optimizer_config``, ``n_parameters``, ``n_rows``, ``path``, ``versions``.
+        ``optimizer_config``, ``n_parameters``, ``n_rows``, ``data_reshuffles``,
+        ``path``, ``exact_path_reason``, ``versions``.
+
+    Warns
+    -----
+    DivergenceWarning
+        Some ``post`` values are not finite.
+    TrainStepWarning
+        The model overrides ``train_step``; the frame measures Keras' standard step.
+    StepWarning
+        The optimizer's next ``apply`` only accumulates gradients (post == pre).
+    UserWarning
+        ``x`` is a dataset that reshuffles on each iteration.
 
     Notes
     -----
+    ``pre`` is the loss Keras reports on the evaluation rows (``evaluate``,
+    ``compute_loss``: compiled loss plus every added loss) and ``post`` the loss after
+    one real training step (``train_on_batch``) at the lr on the gradient rows, from the
+    current state, with the non-trainable state that step leaves (BatchNormalization
+    moving statistics).
+
     One step of every Keras 3 optimizer is affine in the learning rate given its state:
     ``w1(lr) = a + lr * b``. Per chunk of replicates, two steps of a clone of the
-    optimizer on batched variables give ``w1`` at two learning rates, hence ``a`` and
-    ``b``, and all ``post`` losses are one batched forward pass. The clone is checked
-    against a real step of the real optimizer (once per model and optimizer config:
-    that the update is elementwise does not depend on the grid), and on every chunk
-    clone steps at the grid's interior thirds must match the affine prediction for
-    every replicate. An optimizer that fails either check (not elementwise, e.g.
-    ``global_clipnorm``; or not affine in lr over this grid) takes the exact path: a
-    real step per (replicate, lr), restoring the state after each.
-    ``attrs["path"]`` records ``"affine"``, ``"exact"`` or ``"mixed"`` (chunks differed).
+    optimizer on batched variables (clipping per replicate) give ``w1`` at two learning
+    rates, hence ``a`` and ``b``, and all ``post`` losses are one batched forward pass.
+    The clone is checked against a real training step of the real model and optimizer
+    on the first chunk of every call, and on every chunk clone steps at the grid's
+    interior thirds must match the affine prediction for every replicate. What fails
+    either check (loss scaling, sparse Embedding gradients, a forward pass that writes
+    weights such as ``SpectralNormalization``, constraints, a step not affine in lr)
+    takes the exact path: a real training step per (replicate, lr), restoring the state
+    after each. ``attrs["path"]`` records ``"affine"``, ``"exact"`` or ``"mixed"``
+    (chunks differed) and ``attrs["exact_path_reason"]`` why. ``docs/sampler.md`` has
+    the table of what is supported on which path.
 
     Afterwards every model and optimizer variable is bit-identical to before, also when
     the call raises or is interrupted; an optimizer that was never built is built.
-    Non-trainable variables (e.g. BatchNormalization statistics) are not updated by the
-    step.
 
     Examples
     --------
@@ -250,10 +167,38 @@ def sample_deltas(
     >>> frame = sample_deltas(model, x, y, lrs=lrstats.log_grid(1e-4, 1, 21),
     ...                       replicates=100, batch_size=64, seed=0)  # doctest: +SKIP
     """
+    if isinstance(batch_size, (list, tuple, np.ndarray, range)):
+        sizes = _batch_sizes(batch_size)
+        entropy = check_seed(seed, "seed")  # one seed for every size, also when None
+        options = dict(
+            lrs=lrs, replicates=replicates, seed=entropy, evaluate=evaluate,
+            eval_mode=eval_mode, sample_weight=sample_weight, chunk_size=chunk_size,
+            max_rows=max_rows, progress=progress,
+        )  # fmt: skip
+        # the largest first: a size beyond the rows is refused before any other work
+        frames = {b: sample_deltas(model, x, y, batch_size=b, **options) for b in sizes[::-1]}
+        frame = pd.concat([frames[b] for b in sizes], ignore_index=True)
+        frame["batch_size"] = np.repeat(
+            np.array(sizes, dtype=np.int64), [len(frames[b]) for b in sizes]
+        )
+        paths = {frames[b].attrs["path"] for b in sizes}
+        frame.attrs = {
+            **frames[sizes[0]].attrs,
+            "batch_size": list(sizes),
+            "path": paths.pop() if len(paths) == 1 else "mixed",
+            "chunk_size": {b: frames[b].attrs["chunk_size"] for b in sizes},
+            "exact_path_reason": "; ".join(
+                sorted({r for b in sizes if (r := frames[b].attrs["exact_path_reason"])})
+            )
+            or None,
+        }
+        return frame
+
     # ---- validate everything before touching any state
-    _check_model(model)
+    check_model(model)
+    check_lr_types(lrs)
     grid = np.sort(check_lrs(lrs))
-    replicate_ids = _replicate_ids(replicates)
+    ids = replicate_ids(replicates, grid.size)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     evaluate = check_choice(evaluate, "evaluate", EVALUATE_MODES)
     eval_mode = check_choice(eval_mode, "eval_mode", EVAL_MODES)
@@ -262,11 +207,24 @@ def sample_deltas(
         chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     if not isinstance(progress, bool):
         raise TypeError(f"`progress` must be True or False. Received: progress={progress!r}")
-    entropy = _entropy(seed)
+    entropy = check_seed(seed, "seed")
     pool = prepare_data(x, y, sample_weight, max_rows=max_rows)
     if batch_size > pool.n_rows:
         raise ValueError(
             f"`batch_size` must be <= the number of rows ({pool.n_rows}). Received: batch_size={batch_size}"
+        )
+    check_data_fits_model(model, pool)
+    tensors = _to_tensors(pool)
+    _prebuild_loss(model, tensors, batch_size, pool.y)
+    warn_about_model(model)
+    if pool.reshuffles:
+        warnings.warn(
+            "`x` is a tf.data.Dataset that reshuffles on each iteration: the pool of rows, "
+            "hence the frame, differs from call to call for the same seed (recorded in "
+            "frame.attrs['data_reshuffles']). Shuffle with reshuffle_each_iteration=False "
+            "or pass arrays for a reproducible frame.",
+            UserWarning,
+            stacklevel=2,
         )
 
     optimizer = model.optimizer
@@ -274,22 +232,20 @@ def sample_deltas(
         optimizer.build(model.trainable_variables)  # the one change allowed
 
     row_width = sum(int(np.prod(a.shape[1:])) for _, a in leaves(pool.x))
-    auto_chunk, lr_chunk = _auto_chunks(
-        model, grid.size, batch_size, replicate_ids.size, row_width
-    )
-    plan = _Plan(
+    auto_chunk, lr_chunk = auto_chunks(model, grid.size, batch_size, ids.size, row_width)
+    plan = Plan(
         grid=grid,
-        replicate_ids=replicate_ids,
+        replicate_ids=ids,
         batch_size=batch_size,
         entropy=entropy,
         evaluate=evaluate,
         eval_mode=eval_mode,
-        chunk=min(chunk_size or auto_chunk, replicate_ids.size),
+        chunk=min(chunk_size or auto_chunk, ids.size),
         lr_chunk=lr_chunk,
     )
     snapshot = StateSnapshot(model)
     try:
-        pre, post, path = _run(model, pool, plan, snapshot, progress)
+        pre, post, path, reason = _run(model, pool, tensors, plan, snapshot, progress)
     finally:
         snapshot.restore()
 
@@ -305,17 +261,30 @@ def sample_deltas(
         )
     frame = pd.DataFrame(
         {
-            "lr": np.tile(grid, replicate_ids.size),
-            "replicate": np.repeat(replicate_ids, grid.size),
+            "lr": np.tile(grid, ids.size),
+            "replicate": np.repeat(ids, grid.size),
             "pre": np.repeat(pre.astype(np.float64), grid.size),
             "post": post.astype(np.float64).ravel(),
         }
     )
-    frame.attrs.update(_provenance(model, plan, pool, path))
+    frame.attrs.update(_provenance(model, plan, pool, path, reason))
     return frame
 
 
-def _provenance(model: Any, plan: _Plan, pool: DataPool, path: str) -> dict:
+def _batch_sizes(batch_size: Any) -> list[int]:
+    """Distinct batch sizes, ascending, each an integer >= 1."""
+    values = list(batch_size)
+    if not values:
+        raise ValueError(f"`batch_size` must not be empty. Received: batch_size={batch_size!r}")
+    sizes = [check_int(b, "batch_size", minimum=1) for b in values]
+    if len(set(sizes)) != len(sizes):
+        raise ValueError(
+            f"`batch_size` must not repeat a size. Received: batch_size={batch_size!r}"
+        )
+    return sorted(sizes)
+
+
+def _provenance(model: Any, plan: Plan, pool: DataPool, path: str, reason: str | None) -> dict:
     optimizer = model.optimizer
     config = {}
     for key, value in optimizer.get_config().items():
@@ -338,7 +307,9 @@ def _provenance(model: Any, plan: _Plan, pool: DataPool, path: str) -> dict:
         "model": model.name,
         "n_parameters": int(sum(int(np.prod(v.shape)) for v in model.trainable_variables)),
         "n_rows": pool.n_rows,
+        "data_reshuffles": bool(pool.reshuffles),
         "path": path,
+        "exact_path_reason": reason,
         "chunk_size": plan.chunk,
         "versions": {
             "lrstats": __version__,
@@ -351,7 +322,9 @@ def _provenance(model: Any, plan: _Plan, pool: DataPool, path: str) -> dict:
 
 
 # ----------------------------------------------------------------------------- the work
-def _to_tensors(pool: DataPool):
+def _to_tensors(pool: DataPool) -> tuple:
+    """The pool as one ``(x, y, sample_weight)`` structure of tensors."""
+
     def convert(array):
         dtype = keras.config.floatx() if np.issubdtype(array.dtype, np.floating) else None
         return tf.convert_to_tensor(array, dtype=dtype)
@@ -366,57 +339,78 @@ def _to_tensors(pool: DataPool):
     return x, y, w
 
 
-def _prebuild_loss(model: Any, pool_x, pool_y, pool_w) -> None:
-    """Build the compiled loss outside any trace, without changing any state."""
-    take = lambda t: t[:2]  # noqa: E731
+def _prebuild_loss(model: Any, tensors: tuple, batch_size: int, targets: Any) -> None:
+    """Check the targets' shapes, then build the compiled loss outside any trace.
+
+    Runs on the first ``batch_size`` rows, so a shape error Keras raises quotes the
+    user's batch size. The targets are checked against the predictions before the loss
+    is built, so a refusal leaves even the compiled loss's lazily created trackers alone.
+    """
+    pool_x, pool_y, pool_w = tensors
+    take = lambda t: t[:batch_size]  # noqa: E731
     x = tf.nest.map_structure(take, pool_x)
     y = None if pool_y is None else tf.nest.map_structure(take, pool_y)
-    w = None if pool_w is None else pool_w[:2]
+    w = None if pool_w is None else pool_w[:batch_size]
     mapping = [(v, v.value) for v in [*model.variables, *model.metrics_variables]]
-    with keras.StatelessScope(state_mapping=mapping):
-        y_pred = model(x, training=False)
-        model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=w, training=False)
+
+    def keras_failed(error: Exception) -> ValueError:
+        message = str(getattr(error, "message", error)).strip().splitlines()
+        return ValueError(
+            f"`x` and `y` must fit `model` ({model.name!r}): Keras failed on a batch of "
+            f"{batch_size} rows. Received: x {_shapes(pool_x)}, y {_shapes(pool_y)}. "
+            f"Keras said: {' '.join(message)[:600]}"
+        )
+
+    try:
+        with keras.StatelessScope(state_mapping=mapping):
+            y_pred = model(x, training=False)
+    except (ValueError, TypeError, tf.errors.OpError) as error:
+        raise keras_failed(error) from error
+    check_target_shapes(targets, y_pred)
+    try:
+        with keras.StatelessScope(state_mapping=mapping):
+            model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=w, training=False)
+    except (ValueError, TypeError, tf.errors.OpError) as error:
+        raise keras_failed(error) from error
 
 
-def _check_lrs_for(grid: np.ndarray) -> np.ndarray:
-    """Interior learning rates at which affinity is checked (the grid's thirds)."""
-    if grid.size >= 4:
-        picks = np.unique(np.round(np.array([1, 2]) * (grid.size - 1) / 3).astype(int))
-        return grid[picks]
-    if grid.size == 3:
-        return grid[1:2]
-    return np.array([np.sqrt(grid[0] * (grid[-1] if grid.size > 1 else 2.0 * grid[0]))])
+def _shapes(structure: Any) -> str:
+    if structure is None:
+        return "None"
+    shapes = [tuple(t.shape) for t in tf.nest.flatten(structure)]
+    return "with shape " + (str(shapes[0]) if len(shapes) == 1 else str(shapes))
 
 
-def _run(model: Any, pool: DataPool, plan: _Plan, snapshot: StateSnapshot, progress: bool):
-    """``pre`` (M,) and ``post`` (M, K) for every replicate and lr, and the path taken."""
+def _run(
+    model: Any, pool: DataPool, tensors: tuple, plan: Plan, snapshot: StateSnapshot, progress
+):
+    """``pre`` (M,), ``post`` (M, K), the path taken and why the exact path was taken."""
     if progress:
         from tqdm.auto import tqdm
     else:  # no import: tqdm.auto warns in notebooks without ipywidgets even when disabled
         from tqdm.std import tqdm
 
-    grid, replicate_ids, chunk, lr_chunk = plan.grid, plan.replicate_ids, plan.chunk, plan.lr_chunk
-    pool_x, pool_y, pool_w = _to_tensors(pool)
-    _prebuild_loss(model, pool_x, pool_y, pool_w)
+    grid, ids, chunk, lr_chunk = plan.grid, plan.replicate_ids, plan.chunk, plan.lr_chunk
     engine = get_engine(model, chunk, eval_training=plan.eval_mode == "training", jit_compile=True)
     n_streams = len(engine.seed_positions)
     fresh = plan.evaluate == "fresh"
 
-    n_rep, n_lr = replicate_ids.size, grid.size
+    n_rep, n_lr = ids.size, grid.size
     pre = np.empty(n_rep, dtype=np.float64)
     post = np.empty((n_rep, n_lr), dtype=np.float64)
     lr1 = np.float32(grid[0])
     lr2 = np.float32(grid[-1] if n_lr > 1 else 2.0 * grid[0])
-    check_lrs = _check_lrs_for(grid)
+    affinity_lrs = check_lrs_for(grid)
     paths = set()
+    reasons = []
     n_chunks = -(-n_rep // chunk)
     with tqdm(
         total=n_chunks, disable=not progress, desc="lrstats", unit="chunk", leave=False
     ) as bar:
         for start in range(0, n_rep, chunk):
-            ids = replicate_ids[start : start + chunk]
-            real = ids.size
-            padded = np.concatenate([ids, np.repeat(ids[-1:], chunk - real)])
+            chunk_ids = ids[start : start + chunk]
+            real = chunk_ids.size
+            padded = np.concatenate([chunk_ids, np.repeat(chunk_ids[-1:], chunk - real)])
             draws = [
                 replicate_draws(plan.entropy, r, pool.n_rows, plan.batch_size, fresh, n_streams)
                 for r in padded
@@ -424,11 +418,12 @@ def _run(model: Any, pool: DataPool, plan: _Plan, snapshot: StateSnapshot, progr
             grad_index = tf.constant(np.stack([d[0] for d in draws]), dtype=tf.int32)
             eval_index = tf.constant(np.stack([d[1] for d in draws]), dtype=tf.int32)
             seeds = tf.constant(np.stack([d[2] for d in draws]), dtype=tf.int64)
-            grads, chunk_pre = engine.gradients(
-                pool_x, pool_y, pool_w, grad_index, eval_index, seeds
-            )
+            grads, chunk_pre, after = engine.gradients(tensors, grad_index, eval_index, seeds)
             pre[start : start + real] = chunk_pre.numpy()[:real]
-            terms = _affine_terms(model, engine, snapshot, grads, real, lr1, lr2, check_lrs)
+            terms, reason = _affine_terms(
+                model, engine, snapshot, tensors, grad_index, eval_index, seeds, grads,
+                chunk_pre.numpy(), after, real, lr1, lr2, affinity_lrs,
+            )  # fmt: skip
             if terms is not None:
                 base, slope = terms
                 for k0 in range(0, n_lr, lr_chunk):
@@ -441,9 +436,8 @@ def _run(model: Any, pool: DataPool, plan: _Plan, snapshot: StateSnapshot, progr
                         slope,
                         tf.constant(lr1, tf.float32),
                         tf.constant(padded_lrs, tf.float32),
-                        pool_x,
-                        pool_y,
-                        pool_w,
+                        after,
+                        tensors,
                         eval_index,
                         seeds,
                     )
@@ -452,127 +446,52 @@ def _run(model: Any, pool: DataPool, plan: _Plan, snapshot: StateSnapshot, progr
                     ]
                 paths.add("affine")
             else:
-                post[start : start + real] = _exact_post(
-                    model,
-                    engine,
-                    snapshot,
-                    grads,
-                    grid,
-                    real,
-                    pool_x,
-                    pool_y,
-                    pool_w,
-                    eval_index,
-                    seeds,
+                post[start : start + real] = exact_post(
+                    model, engine, snapshot, tensors, grad_index, eval_index, seeds, grid, real
                 )
                 paths.add("exact")
+                if reason not in reasons:
+                    reasons.append(reason)
             bar.update(1)
     path = paths.pop() if len(paths) == 1 else "mixed"
-    return pre, post, path
+    return pre, post, path, "; ".join(r for r in reasons if r) or None
 
 
-def _real_step(model, lr_variable, grads_one, lr) -> list[np.ndarray]:
-    """Weights after one real step of the real optimizer (state restored by the caller)."""
-    lr_variable.assign(lr)
-    model.optimizer.apply([tf.convert_to_tensor(g) for g in grads_one], model.trainable_variables)
-    return [v.numpy() for v in model.trainable_variables]
-
-
-# How closely the batched clone must agree, measured against the *step* w1 - w0 (what ΔL
-# depends on), with a floor for float32 rounding of the weights themselves. Measured on
-# the test optimizers over grids 1e-6..1e-2 and 1e-3..1: affine optimizers (SGD, momentum,
-# Adam, RMSprop, Ftrl) disagree with their affine prediction by at most 2.8e-3 of the step
-# (rounding, largest at tiny steps); non-affine ones (lr², min(lr, c), Ftrl with l1/l2)
-# by 0.67 of the step or more. A clone whose global_clipnorm mixes replicates misses the
-# real step by a large share of the step wherever clipping acts.
-CHECK_STEP_RTOL = 0.05
-CHECK_WEIGHT_RTOL = 1e-6
-
-
-def _close(got: np.ndarray, expected: np.ndarray, start: np.ndarray) -> bool:
-    """``got`` matches ``expected`` (weights after a step from ``start``), ignoring non-finite.
-
-    Elementwise: ``|got - expected| <= CHECK_STEP_RTOL |expected - start| +
-    CHECK_WEIGHT_RTOL max|start|``.
-    """
-    got, expected = np.asarray(got), np.asarray(expected)
-    start = np.broadcast_to(np.asarray(start), expected.shape)
-    finite = np.isfinite(got) & np.isfinite(expected)
-    tolerance = (
-        CHECK_STEP_RTOL * np.abs(expected - start)
-        + CHECK_WEIGHT_RTOL * float(np.max(np.abs(start), initial=0.0))
-        + 1e-30
-    )
-    return bool(np.all(np.abs(got - expected)[finite] <= tolerance[finite]))
-
-
-def _affine_terms(model, engine, snapshot, grads, real, lr1, lr2, check_lrs):
-    """``(w1(lr1), slope)`` of the chunk's affine step, or ``None`` to take the exact path.
+def _affine_terms(
+    model, engine, snapshot, tensors, grad_index, eval_index, seeds, grads, pre, after, real,
+    lr1, lr2, check_lrs,
+):  # fmt: skip
+    """``((w1(lr1), slope), None)`` of the chunk's affine step, or ``(None, reason)``.
 
     Two steps of the batched clone give the terms. The clone is trusted only after
-    (a) one real step of the real optimizer, at the largest lr, agrees with it (once per
-    engine: that the optimizer is elementwise does not depend on the grid) and (b) on
-    this chunk, clone steps at the grid's interior thirds agree with the affine
-    prediction for every replicate (affinity can depend on the lr range, so it is
-    checked on every call).
+    (a) on the first chunk of every call, a real training step of the real optimizer,
+    at the largest lr, on the replicate with the largest gradient, agrees with it (see
+    :func:`lrstats.keras._verify.clone_matches_real`; never cached across calls, since
+    whether clipping acts depends on the gradients), and (b) on every chunk, clone steps
+    at the grid's interior thirds agree with the affine prediction for every replicate.
     """
-    if engine.clone is None or engine.verified is False:
-        return None
+    if engine.clone is None:
+        return None, engine.unsupported_reason
+    if engine.verified is False:
+        return None, engine.verified_reason
     base = engine.step(grads, tf.constant(lr1, tf.float32))
     top = engine.step(grads, tf.constant(lr2, tf.float32))
     slope = [(t - b) / (lr2 - lr1) for t, b in zip(top, base, strict=True)]
     weights = [v.numpy() for v in model.trainable_variables]
     if engine.verified is None:
-        engine.verified = _clone_matches_real(model, snapshot, grads, top, weights, real, lr2)
-        if engine.verified is False:
-            return None
+        verdict = clone_matches_real(
+            model, engine, snapshot, tensors, grad_index, eval_index, seeds, grads, pre, after,
+            top, real, lr2,
+        )  # fmt: skip
+        if verdict is not None:
+            engine.verified = verdict.matches
+            engine.verified_reason = verdict.reason
+            if not verdict.matches:
+                return None, verdict.reason
     for lr in check_lrs:
         stepped = engine.step(grads, tf.constant(lr, tf.float32))
         for w, b, s, w0 in zip(stepped, base, slope, weights, strict=True):
             predicted = np.asarray(b)[:real] + np.float32(lr - lr1) * np.asarray(s)[:real]
-            if not _close(np.asarray(w)[:real], predicted, w0[None]):
-                return None
-    return base, slope
-
-
-def _clone_matches_real(model, snapshot, grads, top, weights, real, lr2) -> bool | None:
-    """One real step of the real optimizer, at the largest lr, against the batched clone.
-
-    The largest lr makes the largest step, so a clone that mixes replicates (a norm over
-    the batch, as with ``global_clipnorm``) shows most; it also avoids small lrs, where
-    some updates (Ftrl divides by lr) are ill-conditioned. Uses the first replicate with
-    a finite gradient; ``None`` when there is none.
-    """
-    finite = np.ones(real, dtype=bool)
-    for g in grads:
-        finite &= np.isfinite(g.numpy()[:real].reshape(real, -1)).all(axis=1)
-    if not finite.any():
-        return None
-    i = int(np.argmax(finite))
-    with settable_learning_rate(model.optimizer) as lr_variable:
-        try:
-            stepped = _real_step(model, lr_variable, [g[i] for g in grads], lr2)
-        finally:
-            snapshot.restore()
-    return all(_close(t[i].numpy(), w, w0) for w, t, w0 in zip(stepped, top, weights, strict=True))
-
-
-def _exact_post(
-    model, engine, snapshot, grads, grid, real, pool_x, pool_y, pool_w, eval_index, seeds
-):
-    """A real optimizer step per (replicate, lr), restoring the state after each."""
-    out = np.empty((real, grid.size), dtype=np.float64)
-    with settable_learning_rate(model.optimizer) as lr_variable:
-        try:
-            for i in range(real):
-                x = engine._batch(pool_x, eval_index[i])
-                y = None if pool_y is None else engine._batch(pool_y, eval_index[i])
-                w = None if pool_w is None else tf.gather(pool_w, eval_index[i])
-                grads_one = [g[i] for g in grads]
-                for k, lr in enumerate(grid):
-                    _real_step(model, lr_variable, grads_one, lr)
-                    out[i, k] = float(engine.loss_now(x, y, w, seeds[i]))
-                    snapshot.restore()
-        finally:
-            snapshot.restore()
-    return out
+            if not close(np.asarray(w)[:real], predicted, w0[None]):
+                return None, f"the step is not affine in the lr over this grid (at lr={lr:.3g})"
+    return (base, slope), None

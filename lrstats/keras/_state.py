@@ -14,6 +14,12 @@ from typing import Any
 import keras
 import numpy as np
 
+from lrstats.keras._keras_private import (
+    inner_optimizer,
+    learning_rate_slot,
+    replace_learning_rate_slot,
+)
+
 
 def _all_variables(model: Any) -> list[Any]:
     seen: set[int] = set()
@@ -53,18 +59,20 @@ def settable_learning_rate(optimizer: Any) -> Iterator[Any]:
     """Yield a variable that sets the optimizer's lr for real steps.
 
     An optimizer built with a ``LearningRateSchedule`` has no lr variable; a temporary
-    one stands in for the schedule and the schedule is put back on exit.
+    one stands in for the schedule and the schedule is put back on exit. For a
+    ``LossScaleOptimizer`` the variable is the inner optimizer's, the one its step uses
+    (its own learning rate is an unused 0).
     """
-    schedule = optimizer._learning_rate
+    optimizer = inner_optimizer(optimizer)
+    schedule = learning_rate_slot(optimizer)
     if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule) or callable(schedule):
         stand_in = keras.Variable(
             1.0, dtype=keras.config.floatx(), trainable=False, name="lrstats_learning_rate"
         )
-        # object.__setattr__: the optimizer's tracker must not adopt the stand-in.
-        object.__setattr__(optimizer, "_learning_rate", stand_in)
+        replace_learning_rate_slot(optimizer, stand_in)
         try:
             yield stand_in
         finally:
-            object.__setattr__(optimizer, "_learning_rate", schedule)
+            replace_learning_rate_slot(optimizer, schedule)
     else:
         yield schedule

@@ -2,7 +2,8 @@
 
 It is deliberately slow and obvious. For every replicate it draws the subsample exactly as the
 sampler's contract says, computes the gradient in training mode with a ``GradientTape``, and then,
-for every learning rate, assigns the rate to the optimizer, takes one real
+for every learning rate, from the state the training forward pass left (BatchNormalization
+moving statistics), assigns the rate to the optimizer, takes one real
 ``optimizer.apply_gradients`` step, evaluates the compiled loss (``model.compute_loss``) on the
 evaluation batch, and restores every model and optimizer variable from a snapshot.
 
@@ -18,10 +19,18 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from lrstats._streams import NAMESPACES
+
 
 def replicate_generator(seed: int, replicate: int) -> np.random.Generator:
-    """The generator the contract assigns to replicate ``replicate`` of a run seeded ``seed``."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replicate,)))
+    """The generator the contract assigns to replicate ``replicate`` of a run seeded ``seed``.
+
+    The "sampling" namespace of :mod:`lrstats._streams` (its first spawn-key word is
+    ``NAMESPACES["sampling"]``), keyed by the replicate id.
+    """
+    return np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(NAMESPACES["sampling"], replicate))
+    )
 
 
 def subsample_indices(
@@ -151,19 +160,21 @@ def reference_deltas(
                 take(y, gradient_rows),
                 take(sample_weight, gradient_rows),
             )
-            # The training-mode pass may update non-trainable state (BatchNorm moving statistics).
+            # The training-mode pass may update non-trainable state (BatchNorm moving
+            # statistics); a real training step steps from that state, pre is measured before.
+            after_forward = snapshot(model)
             restore(model, saved)
             x_eval = take(x, evaluation_rows)
             y_eval = take(y, evaluation_rows)
             w_eval = take(sample_weight, evaluation_rows)
             pre = compiled_loss(model, x_eval, y_eval, w_eval, training=evaluation_training)
-            restore(model, saved)
             for lr in lrs:
+                restore(model, after_forward)
                 optimizer.learning_rate.assign(lr)
                 optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
                 post = compiled_loss(model, x_eval, y_eval, w_eval, training=evaluation_training)
-                restore(model, saved)
                 records.append((float(lr), int(replicate), pre, post))
+            restore(model, saved)
     finally:
         restore(model, saved)
     frame = pd.DataFrame.from_records(records, columns=["lr", "replicate", "pre", "post"])

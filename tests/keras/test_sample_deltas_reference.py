@@ -145,9 +145,12 @@ def test_affine_check_holds_for_a_later_call_with_another_grid(
     assert got.attrs["path"] == "exact"
 
 
-def test_global_clipnorm_is_not_batched(sample_deltas, make_model, regression_data, small_grid):
-    # A batched clone would clip by the norm over all replicates of the chunk, not per
-    # replicate: the check against the real optimizer must send it to the exact path.
+def test_global_clipnorm_is_clipped_per_replicate(
+    sample_deltas, make_model, regression_data, small_grid
+):
+    # Keras' clipping of the stacked replicates would take one norm over all of them; the
+    # batched clone clips every replicate by its own norm instead, so it stays on the batched
+    # path and equals real steps (clipping acts here: the norms are far above 0.1).
     import keras
 
     x, y = regression_data
@@ -156,4 +159,4 @@ def test_global_clipnorm_is_not_batched(sample_deltas, make_model, regression_da
     kwargs = dict(lrs=small_grid, replicates=REPLICATES, batch_size=BATCH, seed=SEED)
     got = sample_deltas(model, x, y, progress=False, **kwargs)
     assert_deltas_close(got, reference_deltas(model, x, y, **kwargs), rtol=RTOL)
-    assert got.attrs["path"] == "exact"
+    assert got.attrs["path"] == "affine"

@@ -7,6 +7,7 @@ import pytest
 from sampler_reference import assert_same_state, snapshot
 
 import lrstats.keras._sampler as sampler_module
+import lrstats.keras._verify as verify_module
 
 LRS = np.geomspace(1e-3, 1.0, 7)
 # chunk_size=2 with 6 replicates: three chunks, so "after the first chunk" is mid-run
@@ -92,7 +93,7 @@ def test_state_is_identical_after_a_failure_right_after_the_first_real_step(
     x, y = regression_data
     warm_model = unchecked_model
     before = snapshot(warm_model)
-    original = sampler_module._real_step
+    original = verify_module._real_step
     failed = {"state moved": None}
 
     def step_then_fail(model_, lr_variable, grads_one, lr):
@@ -103,7 +104,7 @@ def test_state_is_identical_after_a_failure_right_after_the_first_real_step(
         )
         raise error
 
-    monkeypatch.setattr(sampler_module, "_real_step", step_then_fail)
+    monkeypatch.setattr(verify_module, "_real_step", step_then_fail)
     with pytest.raises(type(error)):
         sample_deltas(warm_model, x, y, **RUN)
     assert failed["state moved"] is True
@@ -122,7 +123,7 @@ def test_state_is_identical_after_a_failure_right_after_a_real_step(
     model = make_warm_model("squared", seed=83)
     before = snapshot(model)
     calls = _count_draws(monkeypatch)
-    original = sampler_module._real_step
+    original = verify_module._real_step
     failed = {"state moved": None}
 
     def step_then_fail(model_, lr_variable, grads_one, lr):
@@ -135,7 +136,7 @@ def test_state_is_identical_after_a_failure_right_after_a_real_step(
             raise error
         return weights
 
-    monkeypatch.setattr(sampler_module, "_real_step", step_then_fail)
+    monkeypatch.setattr(verify_module, "_real_step", step_then_fail)
     with pytest.raises(type(error)):
         sample_deltas(model, x, y, **RUN)
     assert failed["state moved"] is True  # the failure happened with the live state changed

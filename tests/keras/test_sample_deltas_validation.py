@@ -219,3 +219,117 @@ def test_dataset_with_separate_targets_is_rejected(sample_deltas, model, regress
     ):
         sample_deltas(model, dataset, y, **GOOD)
     assert_same_state(before, snapshot(model))
+
+
+# Bad inputs of issue 12: each raises before any work, with the parameter and the value received.
+MORE_CASES = [
+    ("lrs-bool", dict(lrs=[1e-3, True]), TypeError, r"`lrs` must be real numbers, not booleans"),
+    (
+        "replicates-descending",
+        dict(replicates=range(5, 0, -1)),
+        ValueError,
+        r"`replicates` must be an ascending range.*Received: replicates=range\(5, 0, -1\)",
+    ),
+    (
+        "seed-huge",
+        dict(seed=2**200),
+        ValueError,
+        r"`seed` must be None or an integer in \[0, 2\*\*128\)",
+    ),
+    (
+        "replicates-huge",
+        dict(replicates=10**9),
+        ValueError,
+        r"`replicates` is too large: 1000000000 replicates x 3 lrs.*range\(start, stop\).*Received",
+    ),
+    (
+        "sample-weight-strings",
+        dict(sample_weight=np.array(["1.0"] * 256)),
+        TypeError,
+        r"`sample_weight` must be an array of numbers.*dtype <U3",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "pattern"), [c[1:] for c in MORE_CASES], ids=[c[0] for c in MORE_CASES]
+)
+def test_more_bad_options_raise_up_front(
+    sample_deltas, model, regression_data, changes, error, pattern
+):
+    import time
+
+    x, y = regression_data
+    before = snapshot(model)
+    started = time.perf_counter()
+    with pytest.raises(error, match=pattern):
+        sample_deltas(model, x, y, **{**GOOD, **changes})
+    assert time.perf_counter() - started < 2.0  # refused up front, not after running out of memory
+    assert_same_state(before, snapshot(model))
+
+
+MORE_DATA_CASES = [
+    (
+        "y-too-wide",
+        lambda d: (d[0], np.repeat(d[1], 3, axis=1)),
+        ValueError,
+        r"`y` must match the model's output: y has 3 columns, the output has 1.*\(256, 3\)",
+    ),
+    (
+        "x-strings",
+        lambda d: (d[0].astype(str), d[1]),
+        TypeError,
+        r"`x` must hold numbers.*Received: x with dtype <U",
+    ),
+    (
+        "y-strings",
+        lambda d: (d[0], d[1].astype(str)),
+        TypeError,
+        r"`y` must hold numbers\. Received: y with dtype <U",
+    ),
+    ("y-none", lambda d: (d[0], None), ValueError, r"`y` must be given.*Received: y=None"),
+    (
+        "x-wrong-features",
+        lambda d: (d[0][:, :5], d[1]),
+        ValueError,
+        r"`x` and `y` must fit `model`.*batch of 16 rows.*x with shape \(256, 5\)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("make_data", "error", "pattern"),
+    [c[1:] for c in MORE_DATA_CASES],
+    ids=[c[0] for c in MORE_DATA_CASES],
+)
+def test_more_bad_data_raises_and_leaves_the_model_alone(
+    sample_deltas, model, regression_data, make_data, error, pattern
+):
+    x, y = make_data(regression_data)
+    before = snapshot(model)
+    with pytest.raises(error, match=pattern):
+        sample_deltas(model, x, y, **GOOD)
+    assert_same_state(before, snapshot(model))
+
+
+def test_unbatched_dataset_is_refused(sample_deltas, model, regression_data):
+    import tensorflow as tf
+
+    x, y = regression_data
+    before = snapshot(model)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y[:, 0]))  # forgot .batch(n)
+    with pytest.raises(ValueError, match=r"`x` must be a batched tf\.data\.Dataset.*\.batch"):
+        sample_deltas(model, dataset, **GOOD)
+    assert_same_state(before, snapshot(model))
+
+
+def test_reshuffling_dataset_is_warned_and_recorded(sample_deltas, model, regression_data):
+    import tensorflow as tf
+
+    x, y = regression_data
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(256, seed=1).batch(64)
+    with pytest.warns(UserWarning, match="reshuffles on each iteration"):
+        frame = sample_deltas(model, dataset, **GOOD)
+    assert frame.attrs["data_reshuffles"] is True
+    fixed = tf.data.Dataset.from_tensor_slices((x, y)).batch(64)
+    assert sample_deltas(model, fixed, **GOOD).attrs["data_reshuffles"] is False
