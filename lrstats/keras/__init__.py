@@ -5,5 +5,6 @@ its own optimizer over a grid of learning rates and many paired random subsample
 """
 
 from lrstats.keras._sampler import DivergenceWarning, sample_deltas
+from lrstats.keras.lookahead import sample_trajectories
 
-__all__ = ["DivergenceWarning", "sample_deltas"]
+__all__ = ["DivergenceWarning", "sample_deltas", "sample_trajectories"]
