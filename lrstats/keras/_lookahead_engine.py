@@ -215,7 +215,7 @@ class TrajectoryEngine:
         concatenate exactly.
         """
         weights = self._grouped([v.value for v in self.weights])
-        states = self._grouped([v.value for v in self.states])
+        states = self._grouped([v.read_value() for v in self.states])
         elems = {"weights": weights, "states": states, "x": x}
         if y is not None:
             elems["y"] = y
@@ -274,7 +274,7 @@ class TrajectoryEngine:
     def _evaluate(self, val_x, val_y, val_w):
         """Validation loss (inference mode) of every member, one replicate group at a time."""
         weights = self._grouped([v.value for v in self.weights])
-        states = self._grouped([v.value for v in self.states])
+        states = self._grouped([v.read_value() for v in self.states])
 
         def one_group(e):
             losses, _ = self._member_losses(e["weights"], e["states"], val_x, val_y, val_w, False)
