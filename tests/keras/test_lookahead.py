@@ -217,3 +217,22 @@ def test_a_diverging_member_is_data_and_leaves_the_others_alone(shared_model, re
     )
     np.testing.assert_allclose(calm["loss"], alone["loss"], rtol=RTOL)
     np.testing.assert_allclose(calm["val_loss"], alone["val_loss"], rtol=RTOL)
+
+
+@pytest.mark.parametrize("layer", ["batchnorm", "dropout"])
+def test_stateful_layers_equal_a_plain_keras_loop(make_model, data, regression_data, layer):
+    # BatchNormalization's moving statistics and Dropout's seed state change at every training
+    # step: each member carries its own copy, as each member of the plain loop does.
+    x, y, x_val, y_val = data
+    kwargs = {"batchnorm": True} if layer == "batchnorm" else {"dropout": 0.3}
+    model = make_model(optimizer="momentum", seed=109, **kwargs)
+    frame = sample_trajectories(
+        model, *regression_data, lrs=LRS, replicates=2, steps=4, batch_size=BATCH, seed=9,
+        validation_split=0.25, eval_every=2, progress=False,
+    )  # fmt: skip
+    expected = reference_trajectories(
+        model, x, y, lrs=LRS, replicates=range(2), steps=4, batch_size=BATCH, seed=9,
+        x_val=x_val, y_val=y_val,
+    )  # fmt: skip
+    assert_close_to_reference(frame, expected)
+    assert frame.attrs["path"] == "batched"
