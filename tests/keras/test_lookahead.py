@@ -236,3 +236,36 @@ def test_stateful_layers_equal_a_plain_keras_loop(make_model, data, regression_d
     )  # fmt: skip
     assert_close_to_reference(frame, expected)
     assert frame.attrs["path"] == "batched"
+
+
+def test_a_failed_check_takes_the_exact_path(make_model, regression_data, monkeypatch):
+    # With a tolerance nothing can meet, the check of the batched clone against real steps
+    # fails: the exact path runs, and gives the same trajectories as the batched path.
+    import lrstats.keras.lookahead as lookahead_module
+
+    run = dict(lrs=LRS, replicates=2, steps=4, batch_size=BATCH, seed=13, progress=False)
+    batched = sample_trajectories(make_model(optimizer="adam", seed=127), *regression_data, **run)
+    monkeypatch.setattr(lookahead_module, "CHECK_LOSS_RTOL", -1.0)
+    exact = sample_trajectories(make_model(optimizer="adam", seed=127), *regression_data, **run)
+    assert (batched.attrs["path"], exact.attrs["path"]) == ("batched", "exact")
+    np.testing.assert_allclose(exact["loss"], batched["loss"], rtol=RTOL)
+
+
+def test_an_optimizer_with_its_own_update_rule_is_batched_per_member(
+    make_model, data, regression_data
+):
+    # w <- w - lr**2 g: the per-member lr reaches the optimizer's own update_step, so a rule
+    # that is not linear in lr is reproduced member by member.
+    x, y, x_val, y_val = data
+    model = make_model(optimizer="squared", seed=129)
+    lrs = np.array([0.1, 0.3, 1.0])
+    frame = sample_trajectories(
+        model, *regression_data, lrs=lrs, replicates=1, steps=4, batch_size=BATCH, seed=5,
+        validation_split=0.25, eval_every=2, progress=False,
+    )  # fmt: skip
+    assert frame.attrs["path"] == "batched"
+    expected = reference_trajectories(
+        model, x, y, lrs=lrs, replicates=range(1), steps=4, batch_size=BATCH, seed=5,
+        x_val=x_val, y_val=y_val,
+    )  # fmt: skip
+    assert_close_to_reference(frame, expected)
