@@ -200,6 +200,13 @@ def test_shards_concatenate_exactly(shared_model, regression_data):
         shared_model, *regression_data, replicates=4, chunk_size=2 * LRS.size, **RUN
     )
     pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    # a chunk smaller than the grid splits it into lr blocks (the last one padded): the same
+    # trajectories, to float32 rounding (the vectorized group is smaller)
+    blocked = sample_trajectories(
+        shared_model, *regression_data, replicates=4, chunk_size=2, **RUN
+    )
+    assert blocked.attrs["chunk_size"] == 2
+    pd.testing.assert_frame_equal(blocked, whole, check_exact=False, rtol=RTOL)
 
 
 def test_a_diverging_member_is_data_and_leaves_the_others_alone(shared_model, regression_data):
