@@ -11,20 +11,21 @@ keeps stacked copies of everything a training step changes:
   optimizer; the clone's ``update_step`` (and weight decay) is given a per-member learning
   rate of shape ``(C, 1, ..., 1)`` instead of its scalar one.
 
-One step for all members is a ``tf.vectorized_map`` of ``model.stateless_call`` and
-``model.stateless_compute_loss`` over the members (each on its replicate's minibatch), the
-gradient of the summed losses with respect to the stacked weights (slice by slice, each
-member's own gradient), and one ``apply`` of the clone. ``run`` repeats this in a
-``tf.while_loop`` compiled with XLA; ``evaluate`` gives every member's validation loss.
+The members form ``n_groups`` groups (one per replicate of the chunk) of ``group_size``
+learning rates. One step is a ``map_fn`` over the groups of a ``tf.vectorized_map`` of
+``model.stateless_call`` and ``model.stateless_compute_loss`` over the group's members (on the
+replicate's minibatch, shared), the gradient of the group's summed losses (slice by slice,
+each member's own gradient), then one ``apply`` of the clone for all members. ``run`` repeats
+this in a ``tf.while_loop`` (plain graph); ``evaluate`` gives every member's validation loss.
 
 The batched clone is trusted only after :mod:`lrstats.keras.lookahead` has checked it
 against real steps of the real optimizer; :func:`real_step` is that real step.
 
-Keras private attributes used here (all read-only except on the clone we own):
-``optimizer._learning_rate`` (to pair variables; also via ``settable_learning_rate``),
-``optimizer._use_weight_decay`` and the clone's ``_apply_weight_decay`` (replaced on the
-clone instance), ``layer._seed_generators`` is not needed (seed states are carried as
-non-trainable variables).
+Keras private attributes used here: ``optimizer._learning_rate`` (to leave the lr variable
+out when pairing the clone's variables with the real ones), ``optimizer._use_weight_decay``
+(read on the real optimizer) and ``update_step`` / ``_apply_weight_decay`` replaced on the
+clone instance (never on the real optimizer); ``model._flatten_layers`` in ``lookahead.py``
+(memory estimate only).
 """
 
 from __future__ import annotations

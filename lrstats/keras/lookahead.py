@@ -351,8 +351,9 @@ def sample_trajectories(
     model's optimizer (same class and config) that applies each member's own learning
     rate. Before it is trusted, the first chunk's first three steps of three members
     (smallest, median and largest lr) are compared with real steps of the model's own
-    optimizer on the live model: weights must agree within 1% of the distance they moved
-    (plus 1e-6 of the largest weight) and losses within 1e-4 relative. Otherwise, and for
+    optimizer on the live model (restored afterwards): weights must agree within 1% of the
+    distance they moved (plus 1e-6 of the largest weight) and losses within 1e-4 relative;
+    the verdict is cached per model and optimizer configuration. Otherwise, and for
     optimizers that clip by norm, accumulate gradients or scale the loss, the *exact path*
     runs: real steps of the real optimizer, member after member, restoring the state
     between members. ``attrs["path"]`` says which ran.
