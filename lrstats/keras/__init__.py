@@ -11,6 +11,7 @@ from lrstats.keras._sampler import (
     TrainStepWarning,
     sample_deltas,
 )
+from lrstats.keras.lookahead import sample_trajectories
 from lrstats.keras.range_test import LRRangeTest, range_test
 from lrstats.keras.recommend import recommend_lr
 from lrstats.keras.schedules import (
@@ -37,6 +38,7 @@ __all__ = [
     "recommend_lr",
     "sample_deltas",
     "sample_deltas_sharded",
+    "sample_trajectories",
     "sensitivity",
     "StepWarning",
     "TrainStepWarning",

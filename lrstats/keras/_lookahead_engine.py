@@ -1,0 +1,343 @@
+"""The compiled, batched training behind :func:`lrstats.keras.sample_trajectories`.
+
+A *member* is one (replicate, learning rate) pair. For a chunk of ``C`` members the engine
+keeps stacked copies of everything a training step changes:
+
+- the trainable weights, as Keras variables of shape ``(C, ...)``;
+- the non-trainable variables (BatchNormalization statistics, random-seed states), shape
+  ``(C, ...)``;
+- the optimizer's slots, held by a *clone* of the model's optimizer (same class, same
+  config) built on the stacked weights, its slots and iteration count copied from the real
+  optimizer; the clone's ``update_step`` (and weight decay) is given a per-member learning
+  rate of shape ``(C, 1, ..., 1)`` instead of its scalar one.
+
+The members form ``n_groups`` groups (one per replicate of the chunk) of ``group_size``
+learning rates. One step is a ``map_fn`` over the groups of a ``tf.vectorized_map`` of
+``model.stateless_call`` and ``model.stateless_compute_loss`` over the group's members (on the
+replicate's minibatch, shared), the gradient of the group's summed losses (slice by slice,
+each member's own gradient), then one ``apply`` of the clone for all members. ``run`` repeats
+this in a ``tf.while_loop`` (plain graph); ``evaluate`` gives every member's validation loss.
+
+The batched clone is trusted only after :mod:`lrstats.keras.lookahead` has checked it
+against real steps of the real optimizer; :func:`real_step` is that real step.
+
+Keras private attributes used here: ``optimizer._learning_rate`` (to leave the lr variable
+out when pairing the clone's variables with the real ones), ``optimizer._use_weight_decay``
+(read on the real optimizer) and ``update_step`` / ``_apply_weight_decay`` replaced on the
+clone instance (never on the real optimizer); ``model._flatten_layers`` in ``lookahead.py``
+(memory estimate only).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import weakref
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class _QuietRetracing(logging.Filter):
+    """Drop TensorFlow's "excessive retracing" notices about the trajectory engine."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "TrajectoryEngine" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_QuietRetracing())
+
+
+class UnsupportedOptimizer(Exception):
+    """The optimizer cannot be cloned onto stacked per-member variables."""
+
+
+def _gather(structure: Any, index: tf.Tensor) -> Any:
+    return tf.nest.map_structure(lambda t: tf.gather(t, index), structure)
+
+
+class TrajectoryEngine:
+    """Stacked weights, non-trainable state and optimizer slots of ``n_members`` members."""
+
+    def __init__(self, model: Any, n_groups: int, group_size: int) -> None:
+        self.model = model
+        self.optimizer = model.optimizer
+        self.n_groups = n_groups
+        self.group_size = group_size
+        n_members = self.n_members = n_groups * group_size
+        # Was the clone checked against real steps of the real optimizer? (None: not yet.)
+        # Structural, so checked once per engine.
+        self.verified: bool | None = None
+        floatx = keras.config.floatx()
+        self.weights = [
+            keras.Variable(
+                np.zeros((n_members, *v.shape), dtype=v.dtype),
+                trainable=True,
+                name=f"lrstats_member_{i}",
+            )
+            for i, v in enumerate(model.trainable_variables)
+        ]
+        self.states = [
+            tf.Variable(
+                tf.zeros((n_members, *v.shape), dtype=v.dtype),
+                trainable=False,
+                name=f"lrstats_member_state_{i}",
+            )
+            for i, v in enumerate(model.non_trainable_variables)
+        ]
+        self.member_lr = tf.Variable(tf.zeros((n_members,), floatx), trainable=False)
+        self._build_clone()
+        # Plain graphs, no XLA: on the 2-core CPU the XLA build of this loop ran about 3x
+        # slower than the plain graph (the per-member matmuls), and compiled slowly.
+        compiled = functools.partial(tf.function, autograph=False)
+        self._run_compiled = compiled(self._run)
+        self._evaluate_compiled = compiled(self._evaluate)
+
+    # -- the optimizer clone -----------------------------------------------------------
+    def _build_clone(self) -> None:
+        optimizer = self.optimizer
+        try:
+            config = dict(optimizer.get_config())
+            config["learning_rate"] = 1.0
+            clone = type(optimizer).from_config(config)
+            clone.build(self.weights)
+        except Exception as error:  # any failure means: use the exact path
+            raise UnsupportedOptimizer(
+                f"cannot clone {type(optimizer).__name__}: {error}"
+            ) from error
+        real = [v for v in optimizer.variables if v is not optimizer._learning_rate]
+        cloned = [v for v in clone.variables if v is not clone._learning_rate]
+        if len(real) != len(cloned):
+            raise UnsupportedOptimizer("optimizer variables do not pair up")
+        pairs = []
+        for original, copy in zip(real, cloned, strict=True):
+            if tuple(copy.shape) == tuple(original.shape):
+                pairs.append((copy, original, False))
+            elif tuple(copy.shape) == (self.n_members, *original.shape):
+                pairs.append((copy, original, True))
+            else:
+                raise UnsupportedOptimizer(f"slot {original.path} has an unexpected shape")
+        self.slot_pairs = pairs
+
+        # Per-member learning rates: the clone's update_step receives, for each stacked
+        # variable, the member lrs shaped to broadcast against it.
+        update_step = clone.update_step
+        member_lr = self.member_lr
+
+        def member_rate(variable):
+            rank = len(variable.shape)
+            return tf.reshape(member_lr, [self.n_members] + [1] * (rank - 1))
+
+        def per_member_update_step(gradient, variable, learning_rate):
+            return update_step(gradient, variable, member_rate(variable))
+
+        originals = {
+            id(batched): original
+            for batched, original in zip(self.weights, self.model.trainable_variables, strict=True)
+        }
+
+        def per_member_weight_decay(variables):
+            if clone.weight_decay is None:
+                return
+            for variable in variables:
+                original = originals.get(id(variable))
+                if original is None or not optimizer._use_weight_decay(original):
+                    continue
+                rate = tf.cast(member_rate(variable), variable.dtype)
+                decay = tf.cast(clone.weight_decay, variable.dtype)
+                variable.assign(variable - variable * decay * rate)
+
+        # Instance attributes on the clone we own; the real optimizer is never patched.
+        object.__setattr__(clone, "update_step", per_member_update_step)
+        object.__setattr__(clone, "_apply_weight_decay", per_member_weight_decay)
+        self.clone = clone
+
+    # -- loading and reading member state (eager) ----------------------------------------
+    def load(self, member_lrs: np.ndarray) -> None:
+        """Every member starts from the model's and optimizer's current state."""
+        size = self.n_members
+        for stacked, variable in zip(self.weights, self.model.trainable_variables, strict=True):
+            stacked.assign(tf.broadcast_to(variable.value[None], (size, *variable.shape)))
+        for stacked, variable in zip(self.states, self.model.non_trainable_variables, strict=True):
+            stacked.assign(tf.broadcast_to(variable.value[None], (size, *variable.shape)))
+        for copy, original, is_stacked in self.slot_pairs:
+            value = original.value
+            copy.assign(
+                tf.broadcast_to(value[None], (size, *value.shape)) if is_stacked else value
+            )
+        self.member_lr.assign(np.asarray(member_lrs, dtype=self.member_lr.dtype.as_numpy_dtype))
+
+    def member_weights(self, member: int) -> list[np.ndarray]:
+        return [v.numpy()[member] for v in self.weights]
+
+    # -- compiled functions ------------------------------------------------------------
+    def _member_losses(self, weights, states, x, y, sample_weight, training):
+        """Losses (G,) and updated states of a group of G members on the same rows (the
+        rows carry no member axis: one copy is shared by the whole group)."""
+        model = self.model
+        metric_values = [v.value for v in model.metrics_variables]
+
+        def one(e):
+            y_pred, new_states = model.stateless_call(
+                e["weights"], e["states"], x, training=training
+            )
+            loss, _ = model.stateless_compute_loss(
+                e["weights"],
+                new_states,
+                metric_values,
+                x,
+                y,
+                y_pred,
+                sample_weight,
+                training=training,
+            )
+            return tf.cast(loss, tf.float32), list(new_states)
+
+        return tf.vectorized_map(one, {"weights": weights, "states": states})
+
+    def _grouped(self, values):
+        """(C, ...) -> (n_groups, group_size, ...): one group per replicate of the chunk."""
+        return [
+            tf.reshape(v, tf.concat([[self.n_groups, self.group_size], tf.shape(v)[1:]], 0))
+            for v in values
+        ]
+
+    def _flat(self, values):
+        return [tf.reshape(v, tf.concat([[self.n_members], tf.shape(v)[2:]], 0)) for v in values]
+
+    def _step(self, x, y, sample_weight):
+        """One training step of every member; ``x``/``y``/``sample_weight`` have a leading
+        group axis (each replicate's minibatch).
+
+        A ``map_fn`` over the replicates, each a ``vectorized_map`` over its learning rates:
+        every replicate is computed with the same shapes whatever the chunk, so shards
+        concatenate exactly.
+        """
+        weights = self._grouped([v.value for v in self.weights])
+        states = self._grouped([v.read_value() for v in self.states])
+        elems = {"weights": weights, "states": states, "x": x}
+        if y is not None:
+            elems["y"] = y
+        if sample_weight is not None:
+            elems["w"] = sample_weight
+
+        def one_group(e):
+            with tf.GradientTape() as tape:
+                tape.watch(e["weights"])
+                losses, new_states = self._member_losses(
+                    e["weights"], e["states"], e["x"], e.get("y"), e.get("w"), True
+                )
+                total = tf.reduce_sum(losses)
+            grads = tape.gradient(total, e["weights"])
+            grads = [
+                tf.zeros_like(w) if g is None else g
+                for g, w in zip(grads, e["weights"], strict=True)
+            ]
+            return (
+                losses,
+                grads,
+                [tf.cast(n, s.dtype) for n, s in zip(new_states, e["states"], strict=True)],
+            )
+
+        signature = (
+            tf.TensorSpec((self.group_size,), tf.float32),
+            [tf.TensorSpec(w.shape[1:], w.dtype) for w in weights],
+            [tf.TensorSpec(s.shape[1:], s.dtype) for s in states],
+        )
+        losses, grads, new_states = tf.map_fn(one_group, elems, fn_output_signature=signature)
+        for variable, value in zip(self.states, self._flat(new_states), strict=True):
+            variable.assign(value)
+        self.clone.apply(self._flat(grads), self.weights)
+        return tf.reshape(losses, [self.n_members])
+
+    def _run(self, pool_x, pool_y, pool_w, index, start, stop):
+        """Steps ``start .. stop-1`` for all members; losses (n_steps, C), zero outside.
+
+        ``index`` (n_steps, n_groups, batch_size) holds each replicate's rows per step.
+        """
+        n_steps = tf.shape(index)[0]
+        buffer = tf.zeros((n_steps, self.n_members), tf.float32)
+
+        def body(t, buffer):
+            rows = index[t]  # (n_groups, batch)
+            x = _gather(pool_x, rows)
+            y = None if pool_y is None else _gather(pool_y, rows)
+            w = None if pool_w is None else tf.gather(pool_w, rows)
+            losses = self._step(x, y, w)
+            buffer = tf.tensor_scatter_nd_update(buffer, [[t]], losses[None])
+            return t + 1, buffer
+
+        _, buffer = tf.while_loop(lambda t, _: t < stop, body, (start, buffer))
+        return buffer
+
+    def _evaluate(self, val_x, val_y, val_w):
+        """Validation loss (inference mode) of every member, one replicate group at a time."""
+        weights = self._grouped([v.value for v in self.weights])
+        states = self._grouped([v.read_value() for v in self.states])
+
+        def one_group(e):
+            losses, _ = self._member_losses(e["weights"], e["states"], val_x, val_y, val_w, False)
+            return losses
+
+        losses = tf.map_fn(
+            one_group,
+            {"weights": weights, "states": states},
+            fn_output_signature=tf.TensorSpec((self.group_size,), tf.float32),
+        )
+        return tf.reshape(losses, [self.n_members])
+
+    def run(self, *args):
+        return self._run_compiled(*args)
+
+    def evaluate(self, *args):
+        return self._evaluate_compiled(*args)
+
+
+_ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def get_engine(model: Any, n_groups: int, group_size: int) -> TrajectoryEngine:
+    """A cached engine per (model, optimizer and its config, chunk size): later calls skip
+    tracing. Raises :class:`UnsupportedOptimizer` when the optimizer cannot be cloned."""
+    cache = _ENGINES.setdefault(model, {})
+    config = {k: v for k, v in model.optimizer.get_config().items() if k != "learning_rate"}
+    key = (id(model.optimizer), repr(sorted(config.items())), n_groups, group_size)
+    engine = cache.get(key)
+    if engine is None or engine.optimizer is not model.optimizer:
+        engine = TrajectoryEngine(model, n_groups, group_size)
+        cache[key] = engine
+    return engine
+
+
+# ----------------------------------------------------------------------------- real steps
+def loss_and_gradients(model: Any, x: Any, y: Any, sample_weight: Any):
+    """What Keras' own ``train_step`` computes before it applies the gradients."""
+    with tf.GradientTape() as tape:
+        y_pred = model(x, training=True)
+        loss = model.compute_loss(
+            x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
+        )
+        scaled = model.optimizer.scale_loss(loss)
+    grads = tape.gradient(scaled, model.trainable_variables)
+    grads = [
+        tf.zeros_like(v) if g is None else g
+        for g, v in zip(grads, model.trainable_variables, strict=True)
+    ]
+    return loss, grads
+
+
+def real_step(model: Any, x: Any, y: Any, sample_weight: Any) -> tf.Tensor:
+    """One real training step of the model's own optimizer on the live variables; the loss
+    on the batch before the step (as ``train_on_batch`` returns it)."""
+    loss, grads = loss_and_gradients(model, x, y, sample_weight)
+    model.optimizer.apply(grads, model.trainable_variables)
+    return tf.cast(loss, tf.float32)
+
+
+def live_loss(model: Any, x: Any, y: Any, sample_weight: Any) -> tf.Tensor:
+    """The compiled loss at the live weights in inference mode (as ``evaluate`` gives it)."""
+    y_pred = model(x, training=False)
+    loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+    return tf.cast(loss, tf.float32)
