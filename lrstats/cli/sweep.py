@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, out=None) -> int:
     from lrstats.datasets import load_randhie
     from lrstats.io import save_results
     from lrstats.keras import sensitivity
-    from lrstats.keras.sensitivity import build_demo_model
+    from lrstats.keras._sensitivity import build_demo_model
 
     out = out or sys.stdout
     data = load_randhie()

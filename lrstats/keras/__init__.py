@@ -5,7 +5,7 @@ its own optimizer over a grid of learning rates and many paired random subsample
 """
 
 from lrstats.keras._sampler import DivergenceWarning, sample_deltas
-from lrstats.keras.sensitivity import learning_rate_schedule, sensitivity
+from lrstats.keras._sensitivity import learning_rate_schedule, sensitivity
 from lrstats.keras.shards import sample_deltas_sharded
 
 __all__ = [
