@@ -32,6 +32,7 @@ _LAZY = {
     "reduce_frame": "lrstats.inference",
     "summarize": "lrstats.inference",
     "compare_to_best": "lrstats.inference",
+    "compare_levels": "lrstats.inference",
     "select_lr": "lrstats.inference",
     "fit_shape": "lrstats.inference",
     "u_test": "lrstats.inference",

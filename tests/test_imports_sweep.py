@@ -6,7 +6,7 @@ import sys
 MODULES = [
     "lrstats.execution",
     "lrstats.io.store",
-    "lrstats.inference.sweep",
+    "lrstats.inference.levels",
     "lrstats.presentation.sweep_plots",
     "lrstats.cli.sweep",
 ]

@@ -18,17 +18,29 @@ def _lrs(text: str) -> list[float]:
     return values
 
 
+def _batch_sizes(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--batch-sizes must be comma-separated integers, e.g. 32,64,128. Received: {text!r}"
+        ) from None
+    return values
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "sweep",
-        help="train the demo MLP at every lr × seed and summarize the final validation loss",
+        help="train the demo MLP at every lr × seed, analyse the validation loss, write a report",
         description=(
             "Sensitivity analysis: train the demo MLP (9→32→32→1, SGD with momentum 0.9) on "
             "the RAND Health Insurance Experiment data shipped with statsmodels for every "
-            "learning rate × seed, record the losses after every epoch, print the per-lr "
-            "summary of the final validation loss with 95%% t intervals, and write the frame. "
-            "Runs serially, or on a Dask cluster with --scheduler; with --store an interrupted "
-            "sweep resumes where it stopped."
+            "learning rate × seed (× batch size), record the losses after every epoch, "
+            "analyse the validation loss (lrstats.analyse: per-lr summary with t and BCa "
+            "intervals, paired comparison with the best lr, selected lrs with intervals, "
+            "shape fits, U test; per batch size with --batch-sizes), print it, and write "
+            "the frame with the results and a report. Runs serially, or on a Dask cluster "
+            "with --scheduler; with --store an interrupted sweep resumes where it stopped."
         ),
     )
     parser.add_argument(
@@ -41,6 +53,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--epochs", type=int, default=5, help="epochs per run (default 5)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
     parser.add_argument(
+        "--batch-sizes",
+        type=_batch_sizes,
+        default=None,
+        help="several batch sizes, comma-separated, crossed with the grid and analysed per "
+        "batch size (replaces --batch-size)",
+    )
+    parser.add_argument(
         "--rows",
         type=int,
         default=None,
@@ -48,6 +67,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument(
         "--validation-rows", type=int, default=4000, help="held-out rows (default 4000)"
+    )
+    parser.add_argument(
+        "--at",
+        choices=("final", "best"),
+        default="final",
+        help="analyse each run's validation loss after the last epoch or its best epoch "
+        "(default final)",
+    )
+    parser.add_argument(
+        "--n-resamples", type=int, default=2000, help="bootstrap resamples (default 2000)"
+    )
+    parser.add_argument(
+        "--analysis-seed",
+        type=int,
+        default=0,
+        help="seed of the analysis' bootstrap resamples (default 0)",
     )
     parser.add_argument(
         "--store", type=Path, default=None, help="directory of finished runs (resumable)"
@@ -59,22 +94,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="run on the Dask cluster at ADDRESS (e.g. tcp://10.0.0.1:8786)",
     )
     parser.add_argument("--out", type=Path, default=Path("lrstats-sweep"), help="output directory")
+    parser.add_argument("--no-report", action="store_true", help="skip the HTML report")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
 
 def run(args: argparse.Namespace, out=None) -> int:
+    """Sweep → analyse → print → save the bundle once → write the report."""
     import functools
 
     import numpy as np
-    import pandas as pd
 
     import lrstats
-    from lrstats.cli._common import command_line
+    from lrstats.cli._common import analyse_and_print, save_and_report
     from lrstats.datasets import load_randhie
-    from lrstats.io import save_results
     from lrstats.keras import sensitivity
-    from lrstats.keras.sensitivity import build_demo_model
+    from lrstats.keras._sensitivity import build_demo_model
 
     out = out or sys.stdout
     data = load_randhie()
@@ -88,6 +123,12 @@ def run(args: argparse.Namespace, out=None) -> int:
     x, y = data.x[train_rows], data.y[train_rows]
     validation = (data.x[val_rows], data.y[val_rows])
     lrs = args.lrs if args.lrs is not None else lrstats.log_grid(1e-3, 1.0, 7)
+    if args.batch_sizes:
+        factors, batch_size, by = {"batch_size": args.batch_sizes}, None, "batch_size"
+        batches = f"batch sizes {', '.join(str(b) for b in args.batch_sizes)}"
+    else:
+        factors, batch_size, by = None, args.batch_size, None
+        batches = f"batch {args.batch_size}"
 
     client = None
     if args.scheduler:
@@ -102,7 +143,7 @@ def run(args: argparse.Namespace, out=None) -> int:
     where = "serially" if client is None else f"on the Dask cluster at {args.scheduler}"
     print(
         f"Sweep: {len(lrs)} learning rates × {args.seeds} seeds × {args.epochs} epochs, "
-        f"batch {args.batch_size}, {where}",
+        f"{batches}, {where}",
         file=out,
     )
     start = time.perf_counter()
@@ -114,7 +155,8 @@ def run(args: argparse.Namespace, out=None) -> int:
             lrs=lrs,
             seeds=args.seeds,
             epochs=args.epochs,
-            batch_size=args.batch_size,
+            batch_size=batch_size,
+            factors=factors,
             validation_data=validation,
             executor=client,
             store=args.store,
@@ -126,35 +168,21 @@ def run(args: argparse.Namespace, out=None) -> int:
     seconds = time.perf_counter() - start
     frame.attrs["dataset"] = data.description
     print(f"Trained {len(frame) // args.epochs} runs in {seconds:.1f} s\n", file=out)
-
-    final = frame[frame["epoch"] == args.epochs]
-    summary = lrstats.summarize(final, response="val_loss")
-    table = summary.to_frame()
-    shown = pd.DataFrame(
-        {
-            "lr": [f"{v:.3g}" for v in table["lr"]],
-            "n": table["n"],
-            "diverged": table["n_nonfinite"],
-            "mean val_loss": [f"{v:.4g}" for v in table["mean"]],
-            "95% t interval": [
-                f"[{lo:.4g}, {hi:.4g}]"
-                for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
-            ],
-        }
+    analysis = analyse_and_print(
+        frame,
+        n_resamples=args.n_resamples,
+        seed=args.analysis_seed,
+        response="val_loss",
+        at=args.at,
+        by=by,
+        out=out,
     )
-    print(f"Validation loss after epoch {args.epochs}, per learning rate:", file=out)
-    print(shown.to_string(index=False), file=out)
-    finite = table[table["n_nonfinite"] == 0]
-    if len(finite):
-        best = finite.loc[finite["mean"].idxmin()]
-        print(
-            f"\nLowest mean final val_loss: lr = {best['lr']:.4g} (mean {best['mean']:.4g}, "
-            f"95% t interval [{best['ci_low']:.4g}, {best['ci_high']:.4g}])",
-            file=out,
-        )
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = save_results(
-        frame, args.out / "sweep.parquet", results={"summary": summary}, command=command_line()
+    save_and_report(
+        frame,
+        analysis,
+        args.out,
+        report=not args.no_report,
+        bundle_name="sweep.parquet",
+        out=out,
     )
-    print(f"\nFrame and summary written to {path}", file=out)
     return 0

@@ -17,6 +17,8 @@ summarize
     Per-lr mean, sd, se, median, t or bootstrap interval, probability of decrease.
 compare_to_best
     Paired comparison of every lr with the best one, Holm-adjusted.
+compare_levels
+    Paired differences of a factor's levels (schedules, batch sizes) against a baseline.
 select_lr, select_all
     Selection rules (``RULES``) with a bootstrap interval for the selected lr.
 fit_shape
@@ -37,6 +39,7 @@ from lrstats.inference._reduce import GOALS, IncompleteGridWarning, reduce_frame
 from lrstats.inference._results import (
     ByLevel,
     Comparison,
+    LevelComparison,
     Selection,
     Selections,
     ShapeFit,
@@ -46,6 +49,7 @@ from lrstats.inference._results import (
 from lrstats.inference.analysis import DEFAULT_RULES, DEFAULT_SHAPES, Analysis, analyse
 from lrstats.inference.compare import compare_to_best
 from lrstats.inference.diagnostics import Diagnosis, diagnose
+from lrstats.inference.levels import compare_levels
 from lrstats.inference.range_test import RangeTestResult, analyse_range_test
 from lrstats.inference.select import RULES, NoSelectionWarning, select_all, select_lr
 from lrstats.inference.shape import SHAPE_KINDS, ShapeWarning, fit_shape, lowess
@@ -65,6 +69,7 @@ __all__ = [
     "Diagnosis",
     "DegenerateDataWarning",
     "IncompleteGridWarning",
+    "LevelComparison",
     "NoSelectionWarning",
     "RangeTestResult",
     "Selection",
@@ -75,6 +80,7 @@ __all__ = [
     "UTestResult",
     "analyse",
     "analyse_range_test",
+    "compare_levels",
     "compare_to_best",
     "diagnose",
     "fit_shape",

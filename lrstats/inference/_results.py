@@ -13,7 +13,8 @@ What ``to_frame()`` means, per class:
 - :class:`ShapeFit`: the fitted curve (one row per curve point); its one-row
   ``summary_frame()`` holds the optimum and its interval;
 - :class:`Selections`: one row per rule (the rows of :meth:`Selection.to_frame`);
-- :class:`ByLevel`: the ``to_frame()`` of every level, stacked.
+- :class:`ByLevel`: the ``to_frame()`` of every level, stacked;
+- :class:`LevelComparison`: one row per (factor level, lr), against the baseline level.
 
 A result computed on one level of ``by=`` carries that level in ``level`` (a dict of
 column → value), and its ``to_frame()`` starts with those columns.
@@ -32,6 +33,7 @@ import pandas as pd
 __all__ = [
     "ByLevel",
     "Comparison",
+    "LevelComparison",
     "Selection",
     "Selections",
     "ShapeFit",
@@ -596,3 +598,57 @@ def by_levels(by: tuple[str, ...], results: list[Any]) -> Any:
         by=tuple(by),
         results={tuple(r.level[c] for c in by): r for r in results},
     )
+
+
+@dataclass(frozen=True, eq=False)
+class LevelComparison(_ResultMixin):
+    """Paired differences of a factor's levels against a baseline level, per lr.
+
+    Returned by :func:`lrstats.inference.compare_levels` (and by :func:`lrstats.analyse`
+    as ``level_comparison`` when the frame is analysed ``by=`` one factor).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per (level other than the baseline, lr), levels in their declared order:
+        the factor column, ``lr``, ``n`` (replicates where both runs are finite), ``diff``
+        (mean of level − baseline), ``sd``, ``se``, ``ci_low``, ``ci_high`` (paired t
+        interval), ``pvalue`` (paired t test, two-sided), ``better`` (the interval lies
+        entirely on the side of ``goal``: below zero when minimizing, above when
+        maximizing), ``n_nonfinite`` (replicates present at both levels where either value
+        is non-finite: divergence) and ``n_missing`` (replicates run at only one of the two
+        levels).
+    factor : str
+        The factor column.
+    baseline : str, int or float
+        The reference level.
+    levels : tuple
+        Every level, the baseline first.
+    response, goal : str
+    at : str or int
+        How each run's trajectory was reduced (:func:`lrstats.inference.reduce_frame`).
+    confidence_level : float
+    """
+
+    table: pd.DataFrame
+    factor: str
+    baseline: Any
+    levels: tuple
+    response: str
+    goal: str
+    at: str | int
+    confidence_level: float
+    _title = "Paired differences against the baseline level"
+
+    def _header(self) -> str:
+        return f"{self.factor}: paired differences against {self.baseline} ({self.response})"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-(level, lr) table (a copy of :attr:`table`)."""
+        return self.table.copy()
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Draw with :func:`lrstats.presentation.sweep_plots.plot_level_differences`."""
+        from lrstats.presentation.sweep_plots import plot_level_differences
+
+        return plot_level_differences(self, ax=ax, **kwargs)

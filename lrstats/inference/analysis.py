@@ -19,9 +19,16 @@ section         results                                streams
 ``selection``   ``selection_<rule>`` per rule          1 per rule, in order
 ``shape``       ``shape_<kind>`` per kind              1 per kind, in order
 ``utest``       ``utest``                              0
+``levels``      ``level_comparison``                   0
 ==============  =====================================  =======================
 
-and one last stream seeds the jitter of the distribution figure. To add an experiment
+``levels`` runs when the frame is analysed ``by=`` one factor with at least two levels:
+the paired differences of every level from the baseline level at every lr
+(:func:`~lrstats.inference.compare_levels`; the baseline is the first level declared in
+``frame.attrs["factors"]``, e.g. the first schedule given to the sweep, else the first in
+sort order). It is one result across the levels, not one per level.
+
+One last stream seeds the jitter of the distribution figure. To add an experiment
 kind (range-test repeats, training-curve diagnostics, ...), append a :class:`Section`
 whose ``applies`` recognises its frames: the sections before it keep their streams, so
 existing analyses keep their numbers.
@@ -53,6 +60,7 @@ from lrstats.inference._frame import _check_frame, is_loss_change
 from lrstats.inference._reduce import check_at, check_by, check_goal, reduce_frame
 from lrstats.inference._results import ByLevel
 from lrstats.inference.compare import compare_to_best
+from lrstats.inference.levels import compare_levels
 from lrstats.inference.select import RULES, SIGN_RULES, check_sign_rule, select_lr
 from lrstats.inference.shape import SHAPE_KINDS, fit_shape
 from lrstats.inference.summary import summarize
@@ -107,6 +115,7 @@ class Plan:
     n_resamples: int
     rules: tuple[str, ...]
     shapes: tuple[str, ...]
+    at: str | int = "final"
 
     @property
     def common(self) -> dict[str, Any]:
@@ -207,6 +216,26 @@ def _run_utest(plan: Plan, streams: list[Any], runner: Runner) -> dict[str, Any]
     return {"utest": runner("u_test", u_test, plan.data, **plan.common)}
 
 
+def _has_factor_levels(plan: Plan) -> bool:
+    return len(plan.by) == 1 and plan.data[plan.by[0]].nunique(dropna=False) >= 2
+
+
+def _run_levels(plan: Plan, streams: list[Any], runner: Runner) -> dict[str, Any]:
+    # plan.data is already reduced (one row per run): `at` picks that row again.
+    return {
+        "level_comparison": runner(
+            "compare_levels",
+            compare_levels,
+            plan.data,
+            factor=plan.by[0],
+            response=plan.response,
+            goal=plan.goal,
+            at=plan.at,
+            confidence_level=plan.confidence_level,
+        )
+    }
+
+
 #: The sections of an analysis, in the order they run and take their random streams.
 SECTIONS: tuple[Section, ...] = (
     Section("summary", _is_lr_grid, lambda plan: 1, _run_summary),
@@ -214,7 +243,11 @@ SECTIONS: tuple[Section, ...] = (
     Section("selection", _is_lr_grid, lambda plan: len(plan.rules), _run_selection),
     Section("shape", _is_lr_grid, lambda plan: len(plan.shapes), _run_shape),
     Section("utest", _is_lr_grid, lambda plan: 0, _run_utest),
+    Section("levels", _has_factor_levels, lambda plan: 0, _run_levels),
 )
+
+#: Results computed across the levels of ``by=`` (not one per level).
+ACROSS_LEVELS = ("level_comparison",)
 
 
 # --------------------------------------------------------------------------------------------
@@ -244,7 +277,9 @@ class Analysis:
         Name → result, in section order: ``summary`` and ``summary_bca``
         (:class:`Summary`), ``comparison`` (:class:`Comparison`), ``selection_<rule>``
         (:class:`Selection`), ``shape_<kind>`` (:class:`ShapeFit`), ``utest``
-        (:class:`UTestResult`); with ``by``, each is a :class:`ByLevel` of them. Results
+        (:class:`UTestResult`); with ``by``, each is a :class:`ByLevel` of them, and
+        ``level_comparison`` (:class:`LevelComparison`, with ``by=`` one factor) compares
+        the levels with each other. Results
         that could not run are left out (their reason is in ``unavailable``).
         ``analysis["comparison"]`` is the same as ``analysis.results["comparison"]``.
     sections : tuple of str
@@ -322,9 +357,14 @@ class Analysis:
         }
 
     def levels(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """``[(level, {name: result on that level})]``; one empty level without ``by``."""
+        """``[(level, {name: result on that level})]``; one empty level without ``by``.
+
+        Results across the levels (``level_comparison``) are not in any level.
+        """
         keyed: dict[tuple, tuple[dict[str, Any], dict[str, Any]]] = {}
         for name, result in self.results.items():
+            if name in ACROSS_LEVELS:
+                continue
             for level, part in levels_of(result):
                 key = tuple(level.get(c) for c in self.by)
                 keyed.setdefault(key, (level, {}))[1][name] = part
@@ -369,6 +409,10 @@ class Analysis:
             if level:
                 lines.append("== " + ", ".join(f"{k} = {v}" for k, v in level.items()) + " ==")
             lines += self._level_summary(parts, level_pct)
+            lines.append("")
+        comparison = self.results.get("level_comparison")
+        if comparison is not None:
+            lines += _level_comparison_lines(comparison, level_pct)
             lines.append("")
         for reason in self.unavailable:
             lines.append(f"  not available: {reason}")
@@ -453,6 +497,31 @@ class Analysis:
 
 
 _TO_FRAME = ("section", "method", "lr", "ci_low", "ci_high")
+
+
+def _level_comparison_lines(comparison: Any, level_pct: str) -> list[str]:
+    """The printed table of a :class:`LevelComparison`."""
+    table = comparison.table
+    factor = comparison.factor
+    shown = pd.DataFrame(
+        {
+            factor: table[factor].astype(str),
+            "lr": [f"{lr:.3g}" for lr in table["lr"]],
+            "n": table["n"],
+            "diff": [_fmt(v, sign=True) for v in table["diff"]],
+            f"{level_pct} paired t interval": [
+                f"[{_fmt(lo, sign=True)}, {_fmt(hi, sign=True)}]"
+                for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
+            ],
+            "p": [_fmt(p, 2) for p in table["pvalue"]],
+            "better": ["yes" if b else "" for b in table["better"]],
+        }
+    )
+    return [
+        f"Paired differences of {factor} against {comparison.baseline} ({comparison.response}, "
+        f"at: {comparison.at}; level − {comparison.baseline}, paired by replicate):",
+        shown.to_string(index=False),
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -582,6 +651,7 @@ def analyse(
         n_resamples=n_resamples,
         rules=rules,
         shapes=shapes,
+        at=at,
     )
     sections = [section for section in SECTIONS if section.applies(plan)]
     counts = [section.n_streams(plan) for section in sections]

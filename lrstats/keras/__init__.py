@@ -11,6 +11,7 @@ from lrstats.keras._sampler import (
     TrainStepWarning,
     sample_deltas,
 )
+from lrstats.keras._sensitivity import learning_rate_schedule, sensitivity
 from lrstats.keras.lookahead import sample_trajectories
 from lrstats.keras.range_test import LRRangeTest, range_test
 from lrstats.keras.recommend import recommend_lr
@@ -22,7 +23,6 @@ from lrstats.keras.schedules import (
     one_cycle_from_selection,
     time_based_decay_schedule,
 )
-from lrstats.keras.sensitivity import learning_rate_schedule, sensitivity
 from lrstats.keras.shards import sample_deltas_sharded
 
 __all__ = [

@@ -34,7 +34,7 @@ from lrstats.inference.halving import (
     successive_halving,
 )
 from lrstats.keras._data import DataPool, prepare_data
-from lrstats.keras._sampler import _check_model
+from lrstats.keras._plan import check_model as _check_model
 from lrstats.keras._state import StateSnapshot, settable_learning_rate
 
 __all__ = ["recommend_lr"]

@@ -8,6 +8,9 @@ lazily).
     ``plot_summary`` (the response curve), ``plot_distribution``, ``plot_p_decrease``
     (loss changes only), ``plot_shape``, ``plot_selection``, ``plot_comparison``,
     ``plot_utest``, ``plot_levels`` (the levels of a ``by=`` result).
+``sweep_plots``
+    ``plot_best_lr_by_batch_size`` (the per-level selections against the batch size),
+    ``plot_level_differences`` (a :class:`~lrstats.inference.LevelComparison`).
 ``theme``
     ``set_theme``, ``theme`` (context manager), ``figure_size``, ``save_figure``.
 ``tables``
@@ -33,6 +36,7 @@ from lrstats.presentation.plots import (
     plot_summary,
     plot_utest,
 )
+from lrstats.presentation.sweep_plots import plot_best_lr_by_batch_size, plot_level_differences
 from lrstats.presentation.tables import (
     format_frame,
     selection_table,
@@ -47,8 +51,10 @@ from lrstats.presentation.theme import figure_size, save_figure, set_theme, them
 __all__ = [
     "figure_size",
     "format_frame",
+    "plot_best_lr_by_batch_size",
     "plot_comparison",
     "plot_distribution",
+    "plot_level_differences",
     "plot_levels",
     "plot_p_decrease",
     "plot_selection",

@@ -52,9 +52,10 @@ def plot_best_lr_by_batch_size(
     ----------
     table : pandas.DataFrame
         Columns ``by`` (e.g. ``batch_size``), ``lr``, ``ci_low``, ``ci_high``, one row
-        per level: the per-level selections (:func:`lrstats.inference.sweep.select_lr_by`,
-        later ``lrstats.analyse(..., by="batch_size")``). NaN lrs (no selection) are
-        skipped.
+        per level: the per-level selections, e.g.
+        ``lrstats.analyse(frame, response="val_loss", by="batch_size")["selection_mean"]
+        .to_frame()`` or ``lrstats.select_lr(frame, ..., by="batch_size").to_frame()``.
+        NaN lrs (no selection) are skipped.
     by : str, default "batch_size"
         The numeric factor on the x axis.
     reference : bool, default True
@@ -140,7 +141,7 @@ def plot_level_differences(comparison: Any, *, ax: Any = None) -> Axes:
     Parameters
     ----------
     comparison : LevelComparison
-        :func:`lrstats.inference.sweep.compare_levels`' result.
+        :func:`lrstats.inference.compare_levels`' result.
     ax : matplotlib Axes, optional
 
     Returns
@@ -153,7 +154,7 @@ def plot_level_differences(comparison: Any, *, ax: Any = None) -> Axes:
     factor = getattr(comparison, "factor", None)
     if not isinstance(table, pd.DataFrame) or factor is None:
         raise TypeError(
-            "`comparison` must be a LevelComparison (lrstats.inference.sweep.compare_levels). "
+            "`comparison` must be a LevelComparison (lrstats.inference.compare_levels). "
             f"Received: comparison of type {type(comparison).__name__}"
         )
     ax = _axes(ax)
@@ -190,7 +191,7 @@ def plot_level_differences(comparison: Any, *, ax: Any = None) -> Axes:
     response = getattr(comparison, "response", "response")
     at = getattr(comparison, "at", "final")
     level = getattr(comparison, "confidence_level", 0.95)
-    ax.set_ylabel(f"paired difference in {at} {response}")
+    ax.set_ylabel(f"paired difference in {response} (at: {at})")
     ax.set_title(
         f"{factor.replace('_', ' ')} against {comparison.baseline} ({level:.0%} t intervals)",
         fontsize="medium",

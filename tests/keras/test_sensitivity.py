@@ -13,7 +13,7 @@ from sweep_models import N_ROWS, build_dropout_mlp, build_mlp, sweep_data
 
 from lrstats.io import load_results, save_results
 from lrstats.keras import sensitivity
-from lrstats.keras.sensitivity import _run_seeds
+from lrstats.keras._sensitivity import _run_seeds
 
 LRS = [0.01, 0.05]
 
@@ -317,7 +317,7 @@ def test_progress_bar_counts_runs_and_shows_the_running_best(data, capsys):
 
 
 def test_the_frame_does_not_depend_on_the_order_runs_finish_in(sweep):
-    from lrstats.keras.sensitivity import _assemble
+    from lrstats.keras._sensitivity import _assemble
 
     shuffled = sweep.sample(frac=1.0, random_state=np.random.default_rng(4))
     shuffled = shuffled[list(reversed(shuffled.columns))]

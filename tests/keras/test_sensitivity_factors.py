@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from sweep_models import N_ROWS, build_mlp, sweep_data
 
-from lrstats import select_lr
-from lrstats.inference.sweep import compare_levels, reduce_runs
+import lrstats
+from lrstats.inference import compare_levels
 from lrstats.keras import sensitivity
 from lrstats.presentation.sweep_plots import plot_best_lr_by_batch_size
 
@@ -34,17 +34,11 @@ def test_best_lr_per_batch_size_from_a_real_sweep():
         validation_data=validation,
         progress=False,
     )
-    # The per-level table with the existing select_lr (until analyse(by=) lands).
-    runs = reduce_runs(frame, response="val_loss", at="final")
-    rows = []
-    for batch_size, group in runs.groupby("batch_size"):
-        selection = select_lr(
-            group.drop(columns="batch_size"), rule="mean", response="val_loss", rng=0
-        )
-        rows.append((batch_size, selection.lr, selection.ci_low, selection.ci_high))
-    import pandas as pd
-
-    table = pd.DataFrame(rows, columns=["batch_size", "lr", "ci_low", "ci_high"])
+    # The figure's table: analyse(by=)'s per-level selections, stacked.
+    analysis = lrstats.analyse(
+        frame, response="val_loss", by="batch_size", rules=["mean"], n_resamples=200, rng=0
+    )
+    table = analysis["selection_mean"].to_frame()
     assert table["batch_size"].tolist() == [8, 64]
     assert table["lr"].isin([0.003, 0.03, 0.3]).all()
     # One epoch of 64 rows: a full batch takes 1 step, batches of 8 take 8; the full batch
@@ -73,6 +67,8 @@ def test_schedule_comparison_is_paired_by_seed():
         progress=False,
     )
     comparison = compare_levels(frame, factor="schedule", response="val_loss")
+    analysis = lrstats.analyse(frame, response="val_loss", by="schedule", n_resamples=50, rng=0)
+    assert analysis["level_comparison"].table.equals(comparison.table)
     table = comparison.to_frame()
     assert comparison.baseline == "constant"
     assert len(table) == 2 * 2 and (table["n"] == 3).all()

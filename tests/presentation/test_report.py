@@ -451,6 +451,23 @@ def test_write_report_computes_nothing(report_frame, tmp_path, monkeypatch):
     write_report(analysis, tmp_path / "r")
 
 
+def test_sweep_report_computes_nothing(tmp_path, monkeypatch):
+    frame = simulate_sweep(replicates=4, epochs=2, batch_sizes=[32, 128], rng=5)
+    analysis = analyse(frame, response="val_loss", by="batch_size", n_resamples=30, rng=1)
+    import lrstats.inference.analysis as analysis_module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the report called an inference function")
+
+    for name in ("summarize", "compare_to_best", "compare_levels", "select_lr", "fit_shape"):
+        monkeypatch.setattr(inference, name, refuse)
+        monkeypatch.setattr(analysis_module, name, refuse, raising=False)
+    monkeypatch.setattr(analysis_module, "u_test", refuse)
+    index = write_report(analysis, tmp_path / "r", formats=["png"])
+    figures = {p.stem for p in (index.parent / "figures").glob("*.png")}
+    assert {"level_comparison", "best_lr_by_batch_size"} <= figures
+
+
 # --------------------------------------------------------------------------------------------
 # Long frames: a sweep with an epoch index and a val_loss column, factor levels
 # --------------------------------------------------------------------------------------------
@@ -518,3 +535,66 @@ def test_report_by_level_draws_every_level(tmp_path):
     assert sorted(set(selection["batch_size"])) == [32, 128]
     text = (index.parent / "index.md").read_text(encoding="utf-8")
     assert "[batch_size = 128] Best mean at lr" in text
+    # Across the levels: the paired comparison of batch sizes and the best-lr figure.
+    assert {"level_comparison", "best_lr_by_batch_size"} <= figures
+    levels = pd.read_csv(index.parent / "tables" / "level_comparison.csv")
+    pd.testing.assert_frame_equal(
+        levels, analysis["level_comparison"].to_frame(), check_dtype=False, rtol=1e-12
+    )
+    assert "batch_size = 128 against 32:" in text
+
+
+def test_best_lr_by_batch_size_figure_draws_the_per_level_selections():
+    import matplotlib.pyplot as plt
+
+    from lrstats.presentation.report._content import report_figures
+
+    frame = simulate_sweep(replicates=4, epochs=2, batch_sizes=[32, 64, 256], rng=11)
+    analysis = analyse(
+        frame, response="val_loss", by="batch_size", rules=["ucb", "mean"], n_resamples=30, rng=2
+    )
+    specs = {figure.name: (figure, draw) for figure, draw, _ in report_figures(analysis)}
+    figure, draw = specs["best_lr_by_batch_size"]
+    assert "ucb rule" in figure.caption  # the first rule asked for
+    fig, ax = plt.subplots()
+    try:
+        draw(ax)
+        (points,) = [line for line in ax.get_lines() if line.get_gid() == "best_lr"]
+        table = analysis["selection_ucb"].to_frame()
+        np.testing.assert_array_equal(points.get_xdata(), table["batch_size"])
+        np.testing.assert_array_equal(points.get_ydata(), table["lr"])
+    finally:
+        plt.close("all")
+    # Another factor gets the level comparison but not the batch-size figure.
+    other = simulate_sweep(replicates=4, epochs=2, batch_sizes=[32, 64], rng=11).rename(
+        columns={"batch_size": "momentum"}
+    )
+    names = {f.name for f, _, _ in report_figures(analyse(other, response="val_loss",
+                                                          by="momentum", n_resamples=20))}  # fmt: skip
+    assert "level_comparison" in names and "best_lr_by_batch_size" not in names
+
+
+def test_schedule_report_tables_and_headline(tmp_path):
+    frame = simulate_sweep(replicates=5, epochs=3, rng=4)
+    # Three "schedules" of the same sweep plus noise (sd 0.005), the last one 0.05 lower.
+    noise = np.random.default_rng(40).normal(scale=0.005, size=(3, len(frame)))
+    schedules = pd.concat(
+        [
+            frame.assign(schedule=name, val_loss=frame["val_loss"] - shift + noise[i])
+            for i, (name, shift) in enumerate(
+                (("constant", 0.0), ("time_decay", 0.0), ("one_cycle", 0.05))
+            )
+        ],
+        ignore_index=True,
+    )
+    schedules.attrs["factors"] = {"schedule": ["constant", "time_decay", "one_cycle"]}
+    analysis = analyse(schedules, response="val_loss", by="schedule", n_resamples=20, rng=0)
+    comparison = analysis["level_comparison"]
+    assert comparison.baseline == "constant"
+    assert comparison.table.loc[comparison.table.schedule == "one_cycle", "better"].all()
+    index = write_report(analysis, tmp_path / "r", formats=["png"])
+    text = (index.parent / "index.md").read_text(encoding="utf-8")
+    assert "schedule = one_cycle against constant: lower val_loss at lr" in text
+    assert "schedule = time_decay against constant: not lower at any lr" in text
+    assert "Paired differences of the schedule levels" in text
+    assert not (index.parent / "figures" / "best_lr_by_batch_size.png").exists()

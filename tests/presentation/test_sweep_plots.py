@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lrstats.inference.sweep import compare_levels
+from lrstats.inference import compare_levels
 from lrstats.presentation.sweep_plots import plot_best_lr_by_batch_size, plot_level_differences
 
 TABLE = pd.DataFrame(
@@ -72,7 +72,7 @@ def test_level_differences_figure_draws_every_level():
         for seed in range(5)
     ]
     frame = pd.DataFrame(rows, columns=["lr", "replicate", "schedule", "epoch", "val_loss"])
-    comparison = compare_levels(frame, baseline="constant")
+    comparison = compare_levels(frame, factor="schedule", response="val_loss")
     ax = comparison.plot()
     assert ax.get_xscale() == "log"
     for level in ("time_decay", "one_cycle"):

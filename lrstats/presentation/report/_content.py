@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lrstats.inference._results import with_level
-from lrstats.presentation import plots, tables
+from lrstats.presentation import plots, sweep_plots, tables
 from lrstats.presentation.report._render import Figure, Table, fmt, interval
 
 # Columns shown in the Markdown/HTML/LaTeX tables (the CSV keeps all of them).
@@ -33,6 +33,17 @@ _SUMMARY_DISPLAY = [
 _SELECTION_DISPLAY = ["rule", "lr", "ci_low", "ci_high", "stability"]
 _SHAPE_DISPLAY = ["kind", "optimum_lr", "ci_low", "ci_high", "break_even_lr"]
 _COMPARISON_DISPLAY = ["lr", "diff", "ci_low", "ci_high", "pvalue_holm", "indistinguishable"]
+_LEVELS_DISPLAY = [
+    "lr",
+    "n",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "pvalue",
+    "better",
+    "n_nonfinite",
+    "n_missing",
+]
 _UTEST_DISPLAY = [
     "statistic",
     "pvalue",
@@ -182,7 +193,33 @@ def report_tables(analysis: Any) -> list[Table]:
                 by + _UTEST_DISPLAY,
             )
         )
+    comparison = analysis.get("level_comparison")
+    if comparison is not None:
+        direction = "below" if comparison.goal == "minimize" else "above"
+        out.append(
+            Table(
+                "level_comparison",
+                f"Paired differences of the {comparison.factor} levels",
+                f"Per lr, the mean within-replicate difference of each {comparison.factor} "
+                f"level from {comparison.baseline} (level − {comparison.baseline}) in "
+                f"{comparison.response} (at: {comparison.at}) with {level_pct} paired t "
+                f"intervals and two-sided p-values (not adjusted for multiplicity); better: "
+                f"the interval lies {direction} zero. n_nonfinite: replicates left out "
+                "because a run diverged; n_missing: replicates run at one level only.",
+                comparison.to_frame(),
+                [comparison.factor, *_LEVELS_DISPLAY],
+            )
+        )
     return out
+
+
+def _first_selection(analysis: Any) -> Any:
+    """The per-level selection of the first rule that ran (``rules`` order), or None."""
+    for rule in analysis.rules:
+        result = analysis.get(f"selection_{rule}")
+        if result is not None:
+            return result
+    return None
 
 
 def report_figures(analysis: Any) -> list[tuple[Figure, Draw, int]]:
@@ -311,6 +348,41 @@ def report_figures(analysis: Any) -> list[tuple[Figure, Draw, int]]:
                     1,
                 )
             )
+    comparison = analysis.get("level_comparison")
+    if comparison is not None:
+        specs.append(
+            (
+                Figure(
+                    "level_comparison",
+                    f"{comparison.factor.replace('_', ' ').capitalize()} against "
+                    f"{comparison.baseline}",
+                    f"Paired difference of each {comparison.factor} level from "
+                    f"{comparison.baseline} in {response} per learning rate (log axis), with "
+                    f"{level_pct} paired t intervals; points are dodged horizontally; line: no "
+                    "difference.",
+                ),
+                lambda ax, c=comparison: sweep_plots.plot_level_differences(c, ax=ax),
+                1,
+            )
+        )
+    selection = _first_selection(analysis) if analysis.by == ("batch_size",) else None
+    if selection is not None:
+        specs.append(
+            (
+                Figure(
+                    "best_lr_by_batch_size",
+                    "Best learning rate against batch size",
+                    f"The lr chosen by the {next(iter(selection.values())).rule} rule at each "
+                    f"batch size with its {level_pct} selection interval ({n_resamples} "
+                    "replicate resamples), log-log axes; dashed: linear scaling (lr ∝ batch "
+                    "size) through the points' geometric centre, for reference.",
+                ),
+                lambda ax, sel=selection: sweep_plots.plot_best_lr_by_batch_size(
+                    sel.to_frame(), ax=ax
+                ),
+                1,
+            )
+        )
     return specs
 
 
@@ -367,5 +439,21 @@ def headline(analysis: Any) -> list[str]:
             lines.append(
                 f"{prefix}Divergence (non-finite {what}) at {len(diverging)} lr(s), from "
                 f"{fmt(diverging.min())} up."
+            )
+    comparison = analysis.get("level_comparison")
+    if comparison is not None:
+        table = comparison.table
+        word = "lower" if comparison.goal == "minimize" else "higher"
+        for level in comparison.levels[1:]:
+            better = table.loc[(table[comparison.factor] == level) & table["better"], "lr"]
+            where = (
+                f"{word} {comparison.response} at lr {', '.join(fmt(v) for v in better)}"
+                if len(better)
+                else f"not {word} at any lr"
+            )
+            lines.append(
+                f"{comparison.factor} = {level} against {comparison.baseline}: {where} "
+                f"({level_pct} paired t interval {'below' if word == 'lower' else 'above'} "
+                "zero)."
             )
     return lines
