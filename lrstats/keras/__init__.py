@@ -6,7 +6,7 @@ its own optimizer over a grid of learning rates and many paired random subsample
 """
 
 from lrstats.keras._sampler import DivergenceWarning, sample_deltas
-from lrstats.keras.range_test import LRRangeTest, range_test
+from lrstats.keras._range_test import LRRangeTest, range_test
 from lrstats.keras.recommend import recommend_lr
 from lrstats.keras.schedules import (
     CycleMomentum,

@@ -7,7 +7,7 @@ import pytest
 
 from lrstats._streams import seed_sequence
 from lrstats.inference.range_test import smooth_losses
-from lrstats.keras.range_test import LRRangeTest, lr_grid, range_test
+from lrstats.keras._range_test import LRRangeTest, lr_grid, range_test
 from tests.keras.conftest import build_mlp, keras, tf, warm_up
 
 
