@@ -5,8 +5,8 @@ its own optimizer over a grid of learning rates and many paired random subsample
 ``recommend_lr`` recommends the lr to train with, by statistical successive halving.
 """
 
-from lrstats.keras._sampler import DivergenceWarning, sample_deltas
 from lrstats.keras._range_test import LRRangeTest, range_test
+from lrstats.keras._sampler import DivergenceWarning, sample_deltas
 from lrstats.keras.recommend import recommend_lr
 from lrstats.keras.schedules import (
     CycleMomentum,
