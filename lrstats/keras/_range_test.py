@@ -20,6 +20,7 @@ import pandas as pd
 
 from lrstats._streams import check_seed, seed_sequence
 from lrstats._validation import check_choice, check_confidence_level, check_int, check_real
+from lrstats.grid import log_grid
 from lrstats.inference.range_test import RangeTestResult, analyse_range_test
 from lrstats.keras._data import DataPool, prepare_data
 from lrstats.keras._state import StateSnapshot, settable_learning_rate
@@ -46,13 +47,14 @@ def lr_grid(
 ) -> np.ndarray:
     """The range test's learning rates: step ``i`` uses exactly the ``i``-th value.
 
-    ``"exp"``: ``start_lr · (end_lr/start_lr)^(i/(num_steps-1))`` (``numpy.geomspace``);
+    ``"exp"``: ``start_lr · (end_lr/start_lr)^(i/(num_steps-1))``, the sampler's grid
+    (:func:`lrstats.log_grid`, ends exact);
     ``"linear"``: ``numpy.linspace(start_lr, end_lr, num_steps)``. Both end exactly at
     ``end_lr``.
     """
     start_lr, end_lr, num_steps, mode = _check_grid(start_lr, end_lr, num_steps, mode)
     if mode == "exp":
-        return np.geomspace(start_lr, end_lr, num_steps)
+        return log_grid(start_lr, end_lr, num_steps)
     return np.linspace(start_lr, end_lr, num_steps)
 
 
