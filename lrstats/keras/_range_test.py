@@ -145,6 +145,7 @@ class LRRangeTest(keras.callbacks.Callback):
         self._best = math.inf
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        """Snapshot the model and optimizer (when used directly) and start recording."""
         if not self._managed:  # used directly in a user's fit
             optimizer = self.model.optimizer
             if not isinstance(optimizer.learning_rate, keras.Variable):
@@ -158,6 +159,7 @@ class LRRangeTest(keras.callbacks.Callback):
             self._begin(optimizer.learning_rate)
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Set this step's lr from the grid, or stop after the last grid point."""
         if self._step >= self.lrs.size:
             self.model.stop_training = True
             return
@@ -166,6 +168,7 @@ class LRRangeTest(keras.callbacks.Callback):
         self._setup(self._step)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Record the batch's loss and its smoothed value; stop at divergence."""
         if self._step >= self.lrs.size:
             return
         loss = float(np.asarray((logs or {})["loss"]))
@@ -195,6 +198,7 @@ class LRRangeTest(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs: dict | None = None) -> None:
+        """Restore the snapshot taken in ``on_train_begin`` (when used directly)."""
         if self._snapshot is not None:
             self._snapshot.restore()
             self._snapshot = None
