@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import html
 import time
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "different data orders, and each suggestion (steep, minimum, valley) is the "
             "median over replicates with a bootstrap interval. Without MODEL it runs on the "
             "demo MLP and the RAND HIE data; with MODEL and DATA on a saved .keras model and "
-            "a .npz/.csv/.parquet file (as `lrstats sample`). Writes the frame (Parquet), "
-            "the figure and an HTML page; the model file is not changed."
+            "a .npz/.csv/.parquet file (as `lrstats sample`). Prints the analysis, writes "
+            "the bundle (range_test.parquet: frame, provenance, suggestions) and a report "
+            "(report/index.html and index.md with the figure and tables); the model file "
+            "is not changed."
         ),
     )
     parser.add_argument("model", type=Path, nargs="?", help="a saved, compiled .keras model")
@@ -47,6 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--out", type=Path, default=Path("lrstats-range-test"), help="output directory"
     )
+    parser.add_argument("--no-report", action="store_true", help="skip the HTML report")
     return parser
 
 
@@ -67,29 +69,10 @@ def _model_and_data(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
     return keras.saving.load_model(args.model), x, y, str(args.data)
 
 
-def print_suggestions(result: Any) -> None:
-    """The suggestions table as plain text."""
-    level = f"{100 * result.confidence_level:g}%"
-    print(f"Suggestions (median over replicates, {level} bootstrap interval):")
-    for name, row in result.suggestions.iterrows():
-        interval = (
-            f"[{row['ci_low']:.3g}, {row['ci_high']:.3g}], width x{row['width_factor']:.2f}"
-            if row["ci_low"] == row["ci_low"]
-            else "(one replicate: no interval)"
-        )
-        print(f"  {name:<8} {row['lr']:.3g}  {interval}")
-
-
 def run(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from lrstats.cli._common import command_line
-    from lrstats.io import save_results
+    """Range test -> analyse -> print -> save the bundle once -> write the report."""
+    from lrstats.cli._common import analyse_and_print, save_and_report
     from lrstats.keras import range_test
-    from lrstats.presentation.classic_plots import plot_range_test, range_test_section
 
     model, x, y, source = _model_and_data(args)
     print(f"Data: {source}; model {model.name}, optimizer {type(model.optimizer).__name__}")
@@ -107,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
         replicates=args.replicates,
         batch_size=args.batch_size,
         seed=args.seed,
-        n_resamples=args.n_resamples,
+        # The suggestions and intervals printed, saved and drawn are the analysis's below;
+        # the result's own bootstrap is not used.
+        n_resamples=1,
     )
     seconds = time.perf_counter() - start
     frame = result.frame
@@ -115,23 +100,12 @@ def run(args: argparse.Namespace) -> int:
     if args.model is not None:
         frame.attrs["model_file"] = str(args.model)
     print(f"{args.replicates} replicate(s) x up to {args.num_steps} batches in {seconds:.2f} s\n")
-    print_suggestions(result)
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = save_results(
+    analysis = analyse_and_print(frame, n_resamples=args.n_resamples, seed=args.seed)
+    save_and_report(
         frame,
-        args.out / "range_test.parquet",
-        results={"suggestions": result.to_frame(), "per_replicate": result.per_replicate},
-        command=command_line(),
+        analysis,
+        args.out,
+        report=not args.no_report,
+        bundle_name="range_test.parquet",
     )
-    ax = plot_range_test(result)
-    figure = args.out / "range_test.png"
-    ax.figure.savefig(figure, dpi=150, bbox_inches="tight")
-    plt.close(ax.figure)
-    page = args.out / "range_test.html"
-    page.write_text(
-        "<!doctype html><meta charset='utf-8'><title>LR range test</title>\n"
-        f"<p><code>{html.escape(command_line())}</code></p>\n{range_test_section(result)}\n",
-        encoding="utf-8",
-    )
-    print(f"\nFrame written to {path}\nFigure written to {figure}\nPage written to {page}")
     return 0

@@ -33,6 +33,29 @@ kind (range-test repeats, training-curve diagnostics, ...), append a :class:`Sec
 whose ``applies`` recognises its frames: the sections before it keep their streams, so
 existing analyses keep their numbers.
 
+Experiment kinds
+----------------
+:func:`frame_kind` tells the frames apart before anything is reduced:
+
+=================  ===============================================  ===============  =======
+kind               frame                                            section/result   streams
+=================  ===============================================  ===============  =======
+``lr_grid``        ``lr, replicate`` + response (the sections       above            above
+                   above)
+``range_test``     ``replicate, step, lr, loss, smoothed_loss``     ``range_test``   1
+                   (:func:`lrstats.keras.range_test`)
+``training_curve`` ``epoch`` (or ``step``), ``loss`` [, ``val_loss``]  ``diagnosis``  0
+                   and no ``lr`` column: one training history
+=================  ===============================================  ===============  =======
+
+A range-test frame is analysed by :func:`~lrstats.inference.range_test.analyse_range_test`
+(per-replicate suggestions, their medians and bootstrap intervals, with this analysis's
+``confidence_level`` and ``n_resamples``); a training history by
+:func:`~lrstats.inference.diagnostics.diagnose` with ``alpha = 1 - confidence_level``.
+``response``, ``goal``, ``at``, ``rules`` and ``shapes`` concern lr grids only; ``by``
+is refused for the other kinds. A Keras ``History`` becomes a training-history frame
+with ``pd.DataFrame(history.history).rename_axis("epoch").reset_index()``.
+
 Random streams
 --------------
 ``rng`` is keyed into the ``"analysis"`` namespace of :mod:`lrstats._streams`
@@ -60,7 +83,10 @@ from lrstats.inference._frame import _check_frame, is_loss_change
 from lrstats.inference._reduce import check_at, check_by, check_goal, reduce_frame
 from lrstats.inference._results import ByLevel
 from lrstats.inference.compare import compare_to_best
+from lrstats.inference.diagnostics import diagnose
 from lrstats.inference.levels import compare_levels
+from lrstats.inference.range_test import FRAME_COLUMNS as RANGE_TEST_COLUMNS
+from lrstats.inference.range_test import analyse_range_test
 from lrstats.inference.select import RULES, SIGN_RULES, check_sign_rule, select_lr
 from lrstats.inference.shape import SHAPE_KINDS, fit_shape
 from lrstats.inference.summary import summarize
@@ -75,6 +101,7 @@ __all__ = [
     "analyse",
     "default_rules",
     "default_shapes",
+    "frame_kind",
 ]
 
 #: Selection rules run by default on a loss change (autolrtuner's "variance" and "max" left out).
@@ -116,6 +143,7 @@ class Plan:
     rules: tuple[str, ...]
     shapes: tuple[str, ...]
     at: str | int = "final"
+    kind: str = "lr_grid"
 
     @property
     def common(self) -> dict[str, Any]:
@@ -154,8 +182,23 @@ class Section:
     run: Callable[[Plan, list[np.random.Generator], Runner], dict[str, Any]]
 
 
+def frame_kind(frame: pd.DataFrame) -> str:
+    """The experiment a frame records: ``"range_test"``, ``"training_curve"`` or ``"lr_grid"``.
+
+    A range-test frame has every column ``replicate, step, lr, loss, smoothed_loss``; a
+    training history has ``loss``, an ``epoch`` or ``step`` column and no ``lr``; every
+    other frame is an lr grid (and must then have ``lr`` and ``replicate``).
+    """
+    columns = set(frame.columns)
+    if columns.issuperset(RANGE_TEST_COLUMNS):
+        return "range_test"
+    if "lr" not in columns and "loss" in columns and columns & {"epoch", "step"}:
+        return "training_curve"
+    return "lr_grid"
+
+
 def _is_lr_grid(plan: Plan) -> bool:
-    return True  # every frame with lr and replicate is an lr grid; later kinds refine this
+    return plan.kind == "lr_grid"
 
 
 def _run_summary(plan: Plan, streams: list[Any], runner: Runner) -> dict[str, Any]:
@@ -217,7 +260,11 @@ def _run_utest(plan: Plan, streams: list[Any], runner: Runner) -> dict[str, Any]
 
 
 def _has_factor_levels(plan: Plan) -> bool:
-    return len(plan.by) == 1 and plan.data[plan.by[0]].nunique(dropna=False) >= 2
+    return (
+        _is_lr_grid(plan)
+        and len(plan.by) == 1
+        and plan.data[plan.by[0]].nunique(dropna=False) >= 2
+    )
 
 
 def _run_levels(plan: Plan, streams: list[Any], runner: Runner) -> dict[str, Any]:
@@ -236,6 +283,27 @@ def _run_levels(plan: Plan, streams: list[Any], runner: Runner) -> dict[str, Any
     }
 
 
+def _run_range_test(plan: Plan, streams: list[Any], runner: Runner) -> dict[str, Any]:
+    result = runner(
+        "analyse_range_test",
+        analyse_range_test,
+        plan.data,
+        confidence_level=plan.confidence_level,
+        n_resamples=plan.n_resamples,
+        rng=streams[0],
+    )
+    if result is None:
+        raise ValueError("`frame` cannot be analysed as a range test: see the reason above")
+    return {"range_test": result}
+
+
+def _run_diagnosis(plan: Plan, streams: list[Any], runner: Runner) -> dict[str, Any]:
+    result = runner("diagnose", diagnose, plan.data, alpha=1.0 - plan.confidence_level)
+    if result is None:
+        raise ValueError("`frame` cannot be diagnosed: see the reason above")
+    return {"diagnosis": result}
+
+
 #: The sections of an analysis, in the order they run and take their random streams.
 SECTIONS: tuple[Section, ...] = (
     Section("summary", _is_lr_grid, lambda plan: 1, _run_summary),
@@ -244,6 +312,10 @@ SECTIONS: tuple[Section, ...] = (
     Section("shape", _is_lr_grid, lambda plan: len(plan.shapes), _run_shape),
     Section("utest", _is_lr_grid, lambda plan: 0, _run_utest),
     Section("levels", _has_factor_levels, lambda plan: 0, _run_levels),
+    Section("range_test", lambda plan: plan.kind == "range_test", lambda plan: 1, _run_range_test),
+    Section(
+        "diagnosis", lambda plan: plan.kind == "training_curve", lambda plan: 0, _run_diagnosis
+    ),
 )
 
 #: Results computed across the levels of ``by=`` (not one per level).
@@ -279,7 +351,8 @@ class Analysis:
         (:class:`Selection`), ``shape_<kind>`` (:class:`ShapeFit`), ``utest``
         (:class:`UTestResult`); with ``by``, each is a :class:`ByLevel` of them, and
         ``level_comparison`` (:class:`LevelComparison`, with ``by=`` one factor) compares
-        the levels with each other. Results
+        the levels with each other. A range-test frame gives ``range_test``
+        (:class:`RangeTestResult`), a training history ``diagnosis`` (:class:`Diagnosis`). Results
         that could not run are left out (their reason is in ``unavailable``).
         ``analysis["comparison"]`` is the same as ``analysis.results["comparison"]``.
     sections : tuple of str
@@ -302,6 +375,9 @@ class Analysis:
         Warnings the analyses raised, and analyses that could not run, with reasons.
     jitter_seed : numpy.random.SeedSequence
         Seed of the distribution figure's jitter (the last analysis stream).
+    kind : str
+        The experiment the frame records (:func:`frame_kind`): ``"lr_grid"``,
+        ``"range_test"`` or ``"training_curve"``.
     """
 
     results: dict[str, Any]
@@ -320,6 +396,7 @@ class Analysis:
     warnings: tuple[str, ...] = ()
     unavailable: tuple[str, ...] = ()
     jitter_seed: np.random.SeedSequence = field(default_factory=np.random.SeedSequence)
+    kind: str = "lr_grid"
 
     # -- access ------------------------------------------------------------------------------
     def __getitem__(self, name: str) -> Any:
@@ -383,7 +460,9 @@ class Analysis:
 
         Columns ``*by, section, method, lr, ci_low, ci_high``: every selection rule (the
         selected lr and its selection interval), every shape fit (its optimum and
-        interval) and the comparison's best mean (no interval).
+        interval) and the comparison's best mean (no interval); for a range test, every
+        suggestion (its median over replicates and bootstrap interval). A diagnosis
+        recommends no lr and gives no row.
         """
         rows = []
         for level, parts in self.levels():
@@ -394,6 +473,12 @@ class Analysis:
                     row = ("shape", result.kind, result.optimum_lr, result.ci_low, result.ci_high)
                 elif name == "comparison":
                     row = ("comparison", "best_mean", result.best_lr, math.nan, math.nan)
+                elif name == "range_test":
+                    for suggestion, values in result.suggestions.iterrows():
+                        row = ("range_test", suggestion, values["lr"])
+                        row += (values["ci_low"], values["ci_high"])
+                        rows.append({**level, **dict(zip(_TO_FRAME, row, strict=True))})
+                    continue
                 else:
                     continue
                 rows.append({**level, **dict(zip(_TO_FRAME, row, strict=True))})
@@ -419,6 +504,10 @@ class Analysis:
         return "\n".join(lines).rstrip("\n")
 
     def _level_summary(self, parts: Mapping[str, Any], level: str) -> list[str]:
+        if "range_test" in parts:
+            return _range_test_lines(parts["range_test"], level)
+        if "diagnosis" in parts:
+            return _diagnosis_lines(parts["diagnosis"])
         summary = parts.get("summary")
         if summary is None:
             return ["(no summary)"]
@@ -524,6 +613,45 @@ def _level_comparison_lines(comparison: Any, level_pct: str) -> list[str]:
     ]
 
 
+def _range_test_lines(result: Any, level: str) -> list[str]:
+    frame = result.frame
+    n = int(frame["replicate"].nunique())
+    steps = frame.groupby("replicate")["step"].count()
+    out = [
+        f"LR range test: {n} replicate(s), {int(steps.min())}-{int(steps.max())} steps "
+        f"from lr = {_fmt(frame['lr'].min(), 3)} to {_fmt(frame['lr'].max(), 3)}.",
+        f"Suggestions (median over replicates, {level} bootstrap interval over "
+        f"{result.n_resamples} replicate resamples):",
+    ]
+    for name, row in result.suggestions.iterrows():
+        if not np.isfinite(row["lr"]):
+            out.append(f"  {name:<8} no suggestion (too few steps after trimming)")
+        elif np.isfinite(row["ci_low"]):
+            out.append(
+                f"  {name:<8} lr = {_fmt(row['lr'], 3):<10} [{_fmt(row['ci_low'], 3)}, "
+                f"{_fmt(row['ci_high'], 3)}], width x{row['width_factor']:.2f}"
+            )
+        else:
+            out.append(f"  {name:<8} lr = {_fmt(row['lr'], 3):<10} (one replicate: no interval)")
+    return out
+
+
+def _diagnosis_lines(diagnosis: Any) -> list[str]:
+    out = [
+        f"Training-curve diagnosis ({diagnosis.curves.shape[0]} {diagnosis.unit}s, "
+        f"{diagnosis.scale} scale, alpha = {diagnosis.alpha:g}): {', '.join(diagnosis.holds)}"
+    ]
+    for _, row in diagnosis.verdicts.iterrows():
+        mark = "holds" if row["holds"] else "-"
+        p = f", p = {row['pvalue']:.3g}" if np.isfinite(row["pvalue"]) else ""
+        out.append(
+            f"  {row['verdict']:<12} {mark:<6} {row['statistic_name']}: "
+            f"{_fmt(row['statistic'])}{p}"
+        )
+    out.append(diagnosis.recommendation)
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # analyse
 # --------------------------------------------------------------------------------------------
@@ -566,7 +694,10 @@ def analyse(
     ----------
     frame : pandas.DataFrame
         Tidy frame with ``lr``, ``replicate`` and the response (or ``pre``/``post``),
-        optionally a trajectory index (``step``/``epoch``) and factor columns.
+        optionally a trajectory index (``step``/``epoch``) and factor columns. Or a
+        range-test frame (``replicate, step, lr, loss, smoothed_loss``) or a training
+        history (``epoch``, ``loss``, optionally ``val_loss``): see "Experiment kinds" in
+        the module notes.
     response : str, default "delta"
         ``"delta"``, ``"relative"``, ``"log_ratio"`` or a numeric column such as
         ``"val_loss"`` or ``"accuracy"`` (see :func:`lrstats.response_values`).
@@ -621,12 +752,20 @@ def analyse(
     >>> analysis["selection_ucb"].lr > 0
     True
     """
-    frame = _check_frame(frame)
+    if isinstance(frame, pd.DataFrame) and frame_kind(frame) != "lr_grid":
+        kind = frame_kind(frame)
+    else:
+        frame, kind = _check_frame(frame), "lr_grid"
     if not isinstance(response, str):
         raise TypeError(f"`response` must be a string. Received: response={response!r}")
     goal = check_goal(goal)
     at = check_at(at)
     by_columns = check_by(by, frame)
+    if by_columns and kind != "lr_grid":
+        raise ValueError(
+            f"`by` applies to lr-grid frames, not to a {kind.replace('_', '-')} frame. "
+            f"Received: by={by!r}"
+        )
     confidence_level = check_confidence_level(confidence_level)
     n_resamples = check_int(n_resamples, "n_resamples", minimum=1)
     rules = default_rules(response) if rules is None else _check_names(rules, "rules", RULES)
@@ -641,7 +780,14 @@ def analyse(
             f"response={response!r} with goal={goal!r}. Received: shapes={shapes!r}"
         )
     generator = _streams.generator(rng, "analysis")
-    data = reduce_frame(frame, response=response, goal=goal, at=at, by=by_columns or None)
+    if kind == "range_test":
+        data = frame.sort_values(["replicate", "step"], kind="stable")
+        data.attrs = dict(frame.attrs)
+    elif kind == "training_curve":
+        index = "epoch" if "epoch" in frame.columns else "step"
+        data = frame.sort_values(index, kind="stable")
+    else:
+        data = reduce_frame(frame, response=response, goal=goal, at=at, by=by_columns or None)
     plan = Plan(
         data=data,
         response=response,
@@ -652,6 +798,7 @@ def analyse(
         rules=rules,
         shapes=shapes,
         at=at,
+        kind=kind,
     )
     sections = [section for section in SECTIONS if section.applies(plan)]
     counts = [section.n_streams(plan) for section in sections]
@@ -700,4 +847,5 @@ def analyse(
         warnings=tuple(caught),
         unavailable=tuple(unavailable),
         jitter_seed=streams[-1].bit_generator.seed_seq,
+        kind=kind,
     )

@@ -28,6 +28,7 @@ import pandas as pd
 
 from lrstats._streams import generator
 from lrstats._validation import check_confidence_level, check_int, check_real
+from lrstats.inference._bootstrap import resample_counts, resampled_medians
 
 __all__ = [
     "SUGGESTIONS",
@@ -285,29 +286,27 @@ def median_interval(
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of the median of ``values``, widened to contain it.
 
-    The resampled medians are computed without materializing the resamples: with the
-    values sorted and ``c`` a resample's multiplicities, its median is the value where
-    the cumulative count first reaches ``(n+1)/2`` (the mean of the two middle order
-    statistics for even ``n``). The interval's ends are resampled medians themselves
-    (``numpy.quantile`` methods ``"lower"``/``"higher"``).
+    The resamples are the replicate bootstrap of the inference layer
+    (:func:`lrstats.inference._bootstrap.resample_counts`: how often each value is drawn
+    in each resample) and their medians are read off the counts without materializing
+    the resamples (:func:`~lrstats.inference._bootstrap.resampled_medians`; the mean of
+    the two middle order statistics for even ``n``). The interval's ends are resampled
+    medians themselves (``numpy.quantile`` methods ``"lower"``/``"higher"``).
 
-    Coverage, measured by simulation (2,000 normal samples each, nominal 0.95): 0.945
-    at n = 5, 0.949 at 9, 0.93 at 15, 0.94 at 16 and 30 — the percentile bootstrap of a
-    median undercovers by up to two points at small n (Efron & Tibshirani 1993, ch. 13).
+    Coverage, measured by simulation (2,000 normal samples each, 999 resamples, nominal
+    0.95, seed 20261130): 0.934 at n = 5, 0.948 at 9, 0.929 at 15, 0.939 at 16 and 30
+    (binomial standard error 0.005) — the percentile bootstrap of a median undercovers
+    by up to two points at small n (Efron & Tibshirani 1993, ch. 13).
     ``tests/inference/test_range_test_suggestions.py`` checks the 0.92 floor with a
     binomial test.
     """
-    order = np.sort(np.asarray(values, dtype=np.float64))
-    n = order.size
-    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_resamples)
-    cumulative = np.cumsum(counts, axis=1)
-    lower = order[np.argmax(cumulative >= (n + 1) // 2, axis=1)]
-    upper = order[np.argmax(cumulative >= n // 2 + 1, axis=1)]
-    medians = 0.5 * (lower + upper) if n % 2 == 0 else lower
+    values = np.asarray(values, dtype=np.float64)
+    counts = resample_counts(rng, values.size, n_resamples)
+    medians = resampled_medians(counts, values[:, None])[:, 0]
     alpha = (1.0 - confidence_level) / 2.0
     low = np.quantile(medians, alpha, method="lower")
     high = np.quantile(medians, 1.0 - alpha, method="higher")
-    centre = float(np.median(order))
+    centre = float(np.median(values))
     return min(float(low), centre), max(float(high), centre)
 
 

@@ -5,6 +5,7 @@ its own optimizer over a grid of learning rates and many paired random subsample
 ``recommend_lr`` recommends the lr to train with, by statistical successive halving.
 """
 
+from lrstats.keras._range_test import LRRangeTest, range_test
 from lrstats.keras._sampler import (
     DivergenceWarning,
     StepWarning,
@@ -13,7 +14,6 @@ from lrstats.keras._sampler import (
 )
 from lrstats.keras._sensitivity import learning_rate_schedule, sensitivity
 from lrstats.keras.lookahead import sample_trajectories
-from lrstats.keras.range_test import LRRangeTest, range_test
 from lrstats.keras.recommend import recommend_lr
 from lrstats.keras.schedules import (
     CycleMomentum,

@@ -217,6 +217,7 @@ class CycleMomentum(keras.callbacks.Callback):
         return name
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        """Swap the optimizer's momentum float for a variable and retrace the train step."""
         optimizer = self.model.optimizer
         self._name = self._resolve(optimizer)
         self._original = getattr(optimizer, self._name)
@@ -230,12 +231,14 @@ class CycleMomentum(keras.callbacks.Callback):
         self.model.make_train_function(force=True)
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Set the momentum of the optimizer's current iteration."""
         step = int(self.model.optimizer.iterations.numpy())
         value = float(one_cycle_momentum(step, **self.schedule_kwargs))
         self._variable.assign(value)
         self.history.append(value)
 
     def on_train_end(self, logs: dict | None = None) -> None:
+        """Put the original momentum and train function back."""
         if self._variable is not None:
             object.__setattr__(self.model.optimizer, self._name, self._original)
             self.model.train_function = self._train_function

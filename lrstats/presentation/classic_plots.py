@@ -1,4 +1,4 @@
-"""Figures and report sections of the classic tools: range test, 1cycle, diagnostics.
+"""Figures of the classic tools: range test, 1cycle, diagnostics.
 
 Every plot function takes a result object, an optional ``ax`` and returns the axes it
 drew on; nothing here computes a statistic (the results carry them). Artists carry
@@ -6,40 +6,23 @@ drew on; nothing here computes a statistic (the results carry them). Artists car
 ``"suggestion:<name>"``, ``"interval:<name>"``, ``"loss"``, ``"val_loss"``,
 ``"verdict"``) so code and tests can find them.
 
-The ``*_section`` functions render a result as an HTML fragment (a heading, the
-figure as an embedded PNG and the table) for the report.
+The report (:func:`lrstats.write_report`) draws ``plot_range_test`` and
+``plot_diagnosis`` in the sections of an analysis of a range-test frame or a training
+history, with the results' own tables (``lrstats.presentation.report._content``).
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
-import seaborn as sns
 from matplotlib.axes import Axes
 
-from lrstats.presentation.theme import figure_size
+from lrstats.presentation.plots import _PALETTE, _axes
 
-__all__ = [
-    "diagnosis_section",
-    "plot_diagnosis",
-    "plot_one_cycle",
-    "plot_range_test",
-    "range_test_section",
-]
+__all__ = ["plot_diagnosis", "plot_one_cycle", "plot_range_test"]
 
-_PALETTE = sns.color_palette("colorblind")
 _SUGGESTION_COLORS = {"steep": _PALETTE[3], "minimum": _PALETTE[2], "valley": _PALETTE[4]}
-
-
-def _axes(ax: Axes | None, columns: int = 1) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=figure_size(columns))
-    return ax
 
 
 def plot_range_test(result: Any, ax: Axes | None = None, *, raw: bool = True) -> Axes:
@@ -188,63 +171,3 @@ def plot_diagnosis(diagnosis: Any, ax: Axes | None = None) -> Axes:
     ax.set_ylabel("loss")
     ax.legend(frameon=False, fontsize="small", loc="lower left")
     return ax
-
-
-def _png(ax: Axes) -> str:
-    buffer = io.BytesIO()
-    ax.figure.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
-    plt.close(ax.figure)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _table(frame: Any) -> str:
-    return frame.to_html(
-        index=False, float_format=lambda x: f"{x:.4g}", na_rep="–", border=0, classes="table"
-    )
-
-
-def range_test_section(result: Any) -> str:
-    """HTML fragment: heading, range-test figure, suggestions table and settings."""
-    attrs = result.frame.attrs
-    settings = ", ".join(
-        f"{key} = {html.escape(str(attrs[key]))}"
-        for key in (
-            "start_lr",
-            "end_lr",
-            "num_steps",
-            "mode",
-            "smoothing",
-            "diverge_factor",
-            "replicates",
-            "batch_size",
-        )
-        if key in attrs
-    )
-    image = _png(plot_range_test(result))
-    level = f"{100 * result.confidence_level:g}%"
-    return "\n".join(
-        [
-            '<section id="range-test">',
-            "<h2>LR range test</h2>",
-            f'<img src="data:image/png;base64,{image}" alt="LR range test">',
-            f"<p>Suggestions: median over replicates with {level} bootstrap intervals.</p>",
-            _table(result.to_frame()),
-            f"<p>{settings}</p>",
-            "</section>",
-        ]
-    )
-
-
-def diagnosis_section(diagnosis: Any) -> str:
-    """HTML fragment: heading, annotated curves and the verdict table."""
-    image = _png(plot_diagnosis(diagnosis))
-    return "\n".join(
-        [
-            '<section id="diagnosis">',
-            f"<h2>Training-curve diagnosis: {html.escape(', '.join(diagnosis.holds))}</h2>",
-            f'<img src="data:image/png;base64,{image}" alt="training curves">',
-            f"<p>{html.escape(diagnosis.recommendation)}</p>",
-            _table(diagnosis.to_frame()),
-            "</section>",
-        ]
-    )

@@ -31,7 +31,7 @@ def test_parser_defaults_follow_the_python_api():
 
 
 @pytest.mark.slow
-def test_demo_prints_suggestions_and_writes_frame_figure_and_page(tmp_path, capsys):
+def test_demo_prints_suggestions_and_writes_bundle_and_report(tmp_path, capsys):
     pytest.importorskip("tensorflow")
     from lrstats.io import load_results
 
@@ -42,13 +42,15 @@ def test_demo_prints_suggestions_and_writes_frame_figure_and_page(tmp_path, caps
     frame = load_results(tmp_path / "range_test.parquet")
     assert list(frame.columns) == ["replicate", "step", "lr", "loss", "smoothed_loss"]
     assert frame.attrs["replicates"] == 2 and frame["replicate"].nunique() == 2
-    assert (tmp_path / "range_test.png").stat().st_size > 1000
-    assert "LR range test" in (tmp_path / "range_test.html").read_text()
+    assert (tmp_path / "report" / "figures" / "range_test.png").stat().st_size > 1000
+    assert "LR range test" in (tmp_path / "report" / "index.html").read_text()
 
 
-def test_saved_model_and_csv_match_the_python_api(tmp_path, capsys):
+def test_saved_model_and_csv_end_to_end(tmp_path, capsys):
+    """range_test -> analyse -> print -> one bundle -> report, all showing the same numbers."""
     keras = pytest.importorskip("keras")
-    from lrstats.io import load_results
+    import lrstats
+    from lrstats.io import load_results, load_tables, read_provenance
     from lrstats.keras import range_test
     from lrstats.keras.models import demo_model
 
@@ -73,6 +75,10 @@ def test_saved_model_and_csv_match_the_python_api(tmp_path, capsys):
         str(out),
     ]
     assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["range_test.parquet", "report"]
+
+    # the frame is the Python API's, to float32 rounding
     frame = load_results(out / "range_test.parquet")
     expected = range_test(
         keras.saving.load_model(tmp_path / "model.keras"),
@@ -85,8 +91,31 @@ def test_saved_model_and_csv_match_the_python_api(tmp_path, capsys):
         batch_size=16,
         seed=0,
         n_resamples=99,
-    ).frame
-    np.testing.assert_allclose(frame["loss"], expected["loss"], rtol=1e-6)
+    )
+    np.testing.assert_allclose(frame["loss"], expected.frame["loss"], rtol=1e-6)
+
+    # the printed, stored and shown suggestions are one analysis: analyse(frame, rng=seed)
+    analysis = lrstats.analyse(frame, n_resamples=99, rng=0)
+    assert analysis.sections == ("range_test",)
+    assert analysis.summary() in printed
+    stored = load_tables(out / "range_test.parquet")
+    assert list(stored) == ["range_test"]
+    pd.testing.assert_frame_equal(stored["range_test"], analysis["range_test"].to_frame())
+    provenance = read_provenance(out / "range_test.parquet")
+    assert provenance["results"]["range_test"]["fields"]["n_resamples"] == 99
+    # the medians do not depend on the bootstrap stream: the Python API gives the same
+    np.testing.assert_allclose(
+        stored["range_test"]["lr"], expected.suggestions["lr"].to_numpy(), rtol=1e-12
+    )
+    report = out / "report"
+    assert (report / "figures" / "range_test.png").stat().st_size > 1000
+    html = (report / "index.html").read_text()
+    md = (report / "index.md").read_text()
+    assert "range_test.parquet" in md  # the bundle is linked, not rewritten
+    table = pd.read_csv(report / "tables" / "range_test.csv")
+    np.testing.assert_allclose(table["lr"], stored["range_test"]["lr"], rtol=1e-12)
+    for name in ("steep", "minimum", "valley"):
+        assert name in html and name in md
 
 
 def test_model_without_data_is_refused():

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from lrstats._streams import seed_sequence
+from lrstats.grid import log_grid
 from lrstats.inference.range_test import smooth_losses
-from lrstats.keras.range_test import LRRangeTest, lr_grid, range_test
+from lrstats.keras._range_test import LRRangeTest, lr_grid, range_test
 from tests.keras.conftest import build_mlp, keras, tf, warm_up
 
 
@@ -80,7 +81,11 @@ def test_the_lr_at_step_i_is_the_ith_grid_point_and_smoothing_is_bias_corrected(
     assert frame["smoothed_loss"].iloc[1] == pytest.approx(expected, rel=1e-12)
     # the callback's running EMA is the inference layer's formula
     np.testing.assert_allclose(frame["smoothed_loss"], smooth_losses(loss, 0.9), rtol=1e-14)
-    np.testing.assert_array_equal(lr_grid(1e-7, 10, 100), np.geomspace(1e-7, 10, 100))
+    # the exponential grid is the sampler's log grid, ends exact
+    grid = lr_grid(1e-7, 10, 100)
+    np.testing.assert_array_equal(grid, log_grid(1e-7, 10, 100))
+    assert (grid[0], grid[-1]) == (1e-7, 10.0)
+    np.testing.assert_allclose(grid, np.geomspace(1e-7, 10, 100), rtol=1e-14)
 
 
 @pytest.mark.parametrize("optimizer", ["momentum", "adam", "schedule"])
@@ -164,7 +169,7 @@ def test_callback_in_a_plain_fit_records_and_restores(regression_data):
     # the same callback object can run again (a second fit records afresh)
     model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0, callbacks=[finder])
     np.testing.assert_array_equal(finder.to_frame()["loss"], frame["loss"])
-    np.testing.assert_array_equal(frame["lr"], np.geomspace(1e-4, 0.1, 5))
+    np.testing.assert_array_equal(frame["lr"], log_grid(1e-4, 0.1, 5))
     # optimizer slots were created (zeros) before the snapshot: compare values, slots included
     values, _ = _state(model)
     built = [np.array(v.numpy(), copy=True) for v in model.variables]

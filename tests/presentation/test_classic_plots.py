@@ -1,4 +1,4 @@
-"""Figures and report sections of the range test and the diagnostics (no TensorFlow)."""
+"""Figures of the range test, 1cycle and the diagnostics (no TensorFlow)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,7 @@ import pytest
 
 from lrstats.inference.diagnostics import diagnose
 from lrstats.inference.range_test import analyse_range_test
-from lrstats.presentation.classic_plots import (
-    diagnosis_section,
-    plot_one_cycle,
-    range_test_section,
-)
+from lrstats.presentation.classic_plots import plot_one_cycle
 from lrstats.schedules import one_cycle, one_cycle_momentum
 
 
@@ -59,14 +55,6 @@ def test_diagnosis_plot_names_the_verdicts():
     text = next(a for a in ax.get_children() if a.get_gid() == "verdict").get_text()
     assert text.startswith("too_slow")
     assert {"loss", "val_loss"} <= _gids(ax)
-
-
-def test_sections_embed_the_figure_and_the_table():
-    section = range_test_section(_result())
-    assert section.count('<img src="data:image/png;base64,') == 1 and "valley" in section
-    diagnosis = diagnose({"loss": 1.0 - 0.002 * np.arange(20)})
-    section = diagnosis_section(diagnosis)
-    assert "too_slow" in section and "raise the learning rate" in section
 
 
 def test_one_cycle_plot():

@@ -181,7 +181,6 @@ def write_report(
         table.files = [f"tables/{table.name}.{suffix}" for suffix in ("csv", "md", "tex")]
 
     data = analysis.data
-    lrs = sorted(data["lr"].unique())
     settings = {
         "lrstats version": __version__,
         "response": analysis.response,
@@ -189,10 +188,23 @@ def write_report(
         "confidence level": f"{analysis.confidence_level:g}",
         "bootstrap resamples": str(analysis.n_resamples),
         "seed": analysis.seed,
-        "replicates": str(data["replicate"].nunique()),
-        "learning rates": f"{len(lrs)} from {fmt(lrs[0])} to {fmt(lrs[-1])}",
     }
-    if any(c in data.columns for c in ("step", "epoch")):
+    if analysis.kind != "lr_grid":  # a range test or a training history: no response/goal
+        settings = {
+            "lrstats version": __version__,
+            "experiment": analysis.kind.replace("_", " "),
+            "confidence level": settings["confidence level"],
+            "bootstrap resamples": settings["bootstrap resamples"],
+            "seed": analysis.seed,
+        }
+        if analysis.kind == "training_curve":
+            del settings["bootstrap resamples"]
+    if "replicate" in data.columns:
+        settings["replicates"] = str(data["replicate"].nunique())
+    if "lr" in data.columns:
+        lrs = sorted(data["lr"].unique())
+        settings["learning rates"] = f"{len(lrs)} from {fmt(lrs[0])} to {fmt(lrs[-1])}"
+    if analysis.kind == "lr_grid" and any(c in data.columns for c in ("step", "epoch")):
         settings["at"] = str(analysis.at)
     if analysis.by:
         settings["by"] = ", ".join(analysis.by)
@@ -205,7 +217,7 @@ def write_report(
         "tables": table_list,
         "warnings": caught,
         "unavailable": list(analysis.unavailable),
-        "n_resamples": analysis.n_resamples,
+        "n_resamples": None if analysis.kind == "training_curve" else analysis.n_resamples,
         "bundle": bundle,
     }
     (out / "index.md").write_text(markdown(context), encoding="utf-8", newline="\n")

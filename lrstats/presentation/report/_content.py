@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lrstats.inference._results import with_level
-from lrstats.presentation import plots, sweep_plots, tables
+from lrstats.presentation import classic_plots, plots, sweep_plots, tables
 from lrstats.presentation.report._render import Figure, Table, fmt, interval
 
 # Columns shown in the Markdown/HTML/LaTeX tables (the CSV keeps all of them).
@@ -99,6 +99,8 @@ def report_tables(analysis: Any) -> list[Table]:
     n_resamples = analysis.n_resamples
     has = {name for _, parts in levels for name in parts}
     out: list[Table] = []
+    if "summary" not in has:  # a range test or a training history: no lr-grid tables
+        return classic_tables(analysis)
     summary_frame = _stack([_summary_with_bca(parts, level) for level, parts in levels])
     sign = (
         "; p_decrease is the share of replicates whose response decreased"
@@ -224,6 +226,8 @@ def _first_selection(analysis: Any) -> Any:
 
 def report_figures(analysis: Any) -> list[tuple[Figure, Draw, int]]:
     """The report's figures as ``(figure, draw(ax), columns)``; one set per ``by=`` level."""
+    if "range_test" in analysis or "diagnosis" in analysis:
+        return classic_figures(analysis)
     level_pct = f"{100 * analysis.confidence_level:g}%"
     n_resamples = analysis.n_resamples
     jitter = np.random.default_rng(analysis.jitter_seed)
@@ -389,7 +393,7 @@ def report_figures(analysis: Any) -> list[tuple[Figure, Draw, int]]:
 def headline(analysis: Any) -> list[str]:
     """The report's opening lines, restating the results' numbers."""
     level_pct = f"{100 * analysis.confidence_level:g}%"
-    lines: list[str] = []
+    lines: list[str] = classic_headline(analysis)
     for level, parts in analysis.levels():
         prefix = f"[{_level_text(level)}] " if level else ""
         for name, selection in parts.items():
@@ -456,4 +460,140 @@ def headline(analysis: Any) -> list[str]:
                 f"({level_pct} paired t interval {'below' if word == 'lower' else 'above'} "
                 "zero)."
             )
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+# The classic tools' sections: range test (``range_test``) and diagnosis (``diagnosis``)
+# --------------------------------------------------------------------------------------------
+_RANGE_TEST_DISPLAY = ["suggestion", "lr", "ci_low", "ci_high", "width_factor", "n_replicates"]
+_DIAGNOSIS_DISPLAY = [
+    "verdict",
+    "holds",
+    "statistic_name",
+    "statistic",
+    "ci_low",
+    "ci_high",
+    "pvalue",
+]
+_RANGE_TEST_SETTINGS = (
+    "start_lr",
+    "end_lr",
+    "num_steps",
+    "mode",
+    "smoothing",
+    "diverge_factor",
+    "replicates",
+    "batch_size",
+)
+
+
+def classic_tables(analysis: Any) -> list[Table]:
+    """The range test's suggestions and the diagnosis's verdicts, as the results give them."""
+    level_pct = f"{100 * analysis.confidence_level:g}%"
+    out: list[Table] = []
+    result = analysis.get("range_test")
+    if result is not None:
+        out.append(
+            Table(
+                "range_test",
+                "LR range-test suggestions",
+                "Each suggestion (steep: steepest fall of the smoothed loss in log lr; "
+                "minimum: lr of the lowest smoothed loss / 10; valley: middle of the longest "
+                "decreasing stretch) is the median of its per-replicate values, with the "
+                f"{level_pct} percentile bootstrap interval of that median over "
+                f"{result.n_resamples} replicate resamples (none with one replicate); "
+                "width_factor = ci_high / ci_low.",
+                result.to_frame(),
+                _RANGE_TEST_DISPLAY,
+            )
+        )
+        out.append(
+            Table(
+                "range_test_replicates",
+                "Suggestions per replicate",
+                "Every replicate's own suggestions (the medians above summarise them).",
+                result.per_replicate,
+                ["replicate", "suggestion", "lr"],
+            )
+        )
+    diagnosis = analysis.get("diagnosis")
+    if diagnosis is not None:
+        out.append(
+            Table(
+                "diagnosis",
+                "Training-curve diagnosis",
+                f"Every verdict considered, whether it holds at alpha = {diagnosis.alpha:g}, "
+                f"the statistic behind it (trends fitted to the {diagnosis.scale} loss against "
+                f"the {diagnosis.unit} scaled to [0, 1]), its interval and p-value. The CSV "
+                "has each verdict's recommendation.",
+                diagnosis.to_frame(),
+                _DIAGNOSIS_DISPLAY,
+            )
+        )
+    return out
+
+
+def classic_figures(analysis: Any) -> list[tuple[Figure, Draw, int]]:
+    """The range-test figure and the annotated training curves."""
+    level_pct = f"{100 * analysis.confidence_level:g}%"
+    specs: list[tuple[Figure, Draw, int]] = []
+    result = analysis.get("range_test")
+    if result is not None:
+        specs.append(
+            (
+                Figure(
+                    "range_test",
+                    "LR range test",
+                    "Training loss against the learning rate (log axis), every replicate: "
+                    "per-batch (thin) and smoothed; dashed: each suggestion's median over "
+                    f"replicates, shaded: its {level_pct} bootstrap interval.",
+                ),
+                lambda ax, r=result: classic_plots.plot_range_test(r, ax),
+                2,
+            )
+        )
+    diagnosis = analysis.get("diagnosis")
+    if diagnosis is not None:
+        specs.append(
+            (
+                Figure(
+                    "diagnosis",
+                    "Training curves",
+                    f"Training (and validation) loss per {diagnosis.unit}, with the verdicts "
+                    "that hold and their evidence.",
+                ),
+                lambda ax, d=diagnosis: classic_plots.plot_diagnosis(d, ax),
+                2,
+            )
+        )
+    return specs
+
+
+def classic_headline(analysis: Any) -> list[str]:
+    """Opening lines of a range test or a diagnosis, restating their numbers."""
+    level_pct = f"{100 * analysis.confidence_level:g}%"
+    lines: list[str] = []
+    result = analysis.get("range_test")
+    if result is not None:
+        n = int(result.frame["replicate"].nunique())
+        for name, row in result.suggestions.iterrows():
+            if not math.isfinite(float(row["lr"])):
+                lines.append(f"Range test, {name}: no suggestion.")
+            elif n > 1:
+                lines.append(
+                    f"Range test, {name}: lr = {fmt(row['lr'])}, median of {n} replicates, "
+                    f"{level_pct} interval {interval(row['ci_low'], row['ci_high'])} "
+                    f"(a factor {fmt(row['width_factor'], 3)})."
+                )
+            else:
+                lines.append(f"Range test, {name}: lr = {fmt(row['lr'])} (one replicate).")
+        attrs = result.frame.attrs
+        settings = [f"{key} = {attrs[key]}" for key in _RANGE_TEST_SETTINGS if key in attrs]
+        if settings:
+            lines.append("Range-test settings: " + ", ".join(settings) + ".")
+    diagnosis = analysis.get("diagnosis")
+    if diagnosis is not None:
+        lines.append(f"Diagnosis: {', '.join(diagnosis.holds)}.")
+        lines += diagnosis.recommendation.splitlines()
     return lines

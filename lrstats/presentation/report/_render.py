@@ -131,14 +131,14 @@ def markdown(context: Mapping[str, Any]) -> str:
         out += ["Files: " + ", ".join(f"[{f.rsplit('.', 1)[1]}]({f})" for f in table.files), ""]
     out += ["## Settings", ""]
     out += [f"- {key}: {_md_code(value)}" for key, value in context["settings"].items()]
-    out += [
-        "",
-        f"Bootstrap intervals and selection frequencies use {context['n_resamples']} replicate "
-        "resamples (whole replicates are resampled, keeping the design paired).",
-        "",
-        "## Provenance",
-        "",
-    ]
+    out += [""]
+    if context["n_resamples"] is not None:  # None: nothing was bootstrapped (a diagnosis)
+        out += [
+            f"Bootstrap intervals and selection frequencies use {context['n_resamples']} "
+            "replicate resamples (whole replicates are resampled, keeping the design paired).",
+            "",
+        ]
+    out += ["## Provenance", ""]
     if context["provenance"]:
         out += [f"- {key}: {_md_code(value)}" for key, value in context["provenance"]]
     else:
@@ -202,13 +202,14 @@ def to_html_page(context: Mapping[str, Any]) -> str:
     out += ["<h2>Settings</h2>", '<dl class="provenance">']
     for key, value in context["settings"].items():
         out.append(f"<dt>{esc(key)}</dt><dd>{esc(value)}</dd>")
-    out += [
-        "</dl>",
-        f"<p class='note'>Bootstrap intervals and selection frequencies use "
-        f"{context['n_resamples']} replicate resamples (whole replicates are resampled, "
-        "keeping the design paired).</p>",
-        "<h2>Provenance</h2>",
-    ]
+    out += ["</dl>"]
+    if context["n_resamples"] is not None:  # None: nothing was bootstrapped (a diagnosis)
+        out.append(
+            f"<p class='note'>Bootstrap intervals and selection frequencies use "
+            f"{context['n_resamples']} replicate resamples (whole replicates are resampled, "
+            "keeping the design paired).</p>"
+        )
+    out += ["<h2>Provenance</h2>"]
     if context["provenance"]:
         out.append('<dl class="provenance">')
         out += [f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in context["provenance"]]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from lrstats._streams import check_seed, seed_sequence
 from lrstats._validation import check_choice, check_confidence_level, check_int, check_real
+from lrstats.grid import log_grid
 from lrstats.inference.range_test import RangeTestResult, analyse_range_test
 from lrstats.keras._data import DataPool, prepare_data
 from lrstats.keras._state import StateSnapshot, settable_learning_rate
@@ -46,13 +47,14 @@ def lr_grid(
 ) -> np.ndarray:
     """The range test's learning rates: step ``i`` uses exactly the ``i``-th value.
 
-    ``"exp"``: ``start_lr · (end_lr/start_lr)^(i/(num_steps-1))`` (``numpy.geomspace``);
+    ``"exp"``: ``start_lr · (end_lr/start_lr)^(i/(num_steps-1))``, the sampler's grid
+    (:func:`lrstats.log_grid`, ends exact);
     ``"linear"``: ``numpy.linspace(start_lr, end_lr, num_steps)``. Both end exactly at
     ``end_lr``.
     """
     start_lr, end_lr, num_steps, mode = _check_grid(start_lr, end_lr, num_steps, mode)
     if mode == "exp":
-        return np.geomspace(start_lr, end_lr, num_steps)
+        return log_grid(start_lr, end_lr, num_steps)
     return np.linspace(start_lr, end_lr, num_steps)
 
 
@@ -143,6 +145,7 @@ class LRRangeTest(keras.callbacks.Callback):
         self._best = math.inf
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        """Snapshot the model and optimizer (when used directly) and start recording."""
         if not self._managed:  # used directly in a user's fit
             optimizer = self.model.optimizer
             if not isinstance(optimizer.learning_rate, keras.Variable):
@@ -156,6 +159,7 @@ class LRRangeTest(keras.callbacks.Callback):
             self._begin(optimizer.learning_rate)
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Set this step's lr from the grid, or stop after the last grid point."""
         if self._step >= self.lrs.size:
             self.model.stop_training = True
             return
@@ -164,6 +168,7 @@ class LRRangeTest(keras.callbacks.Callback):
         self._setup(self._step)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Record the batch's loss and its smoothed value; stop at divergence."""
         if self._step >= self.lrs.size:
             return
         loss = float(np.asarray((logs or {})["loss"]))
@@ -193,6 +198,7 @@ class LRRangeTest(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs: dict | None = None) -> None:
+        """Restore the snapshot taken in ``on_train_begin`` (when used directly)."""
         if self._snapshot is not None:
             self._snapshot.restore()
             self._snapshot = None
