@@ -106,7 +106,7 @@ def scored(held_out: bool) -> pd.DataFrame:
         * (len(C.load(cell.dataset).x_train) // C.BATCH_SIZE)
         for cell in C.ALL_CELLS
     }  # fmt: skip
-    is_rec = picks["function"] == "recommend"
+    is_rec = picks["function"].str.startswith("recommend")
     picks["step_cost"] = np.where(is_rec, picks["steps"] / picks["cell"].map(sweep_steps), np.nan)
     trunc = pd.DataFrame(M.truncated_methods(truth))
     trunc["cost"] = trunc["epoch_fraction"]

@@ -29,6 +29,7 @@ from lrstats._validation import check_int, check_lrs, check_real
 from lrstats.inference.halving import (
     Recommendation,
     extrapolate_optimum,
+    extrapolation_interval,
     halving_cost,
     round_optima,
     successive_halving,
@@ -191,7 +192,9 @@ def recommend_lr(
     replicates: int = 2,
     batch_size: int = 32,
     initial_steps: int | None = None,
+    initial_epochs: float | None = None,
     alpha: float = 0.05,
+    nonincreasing: bool = False,
     keep_fraction: float = 0.5,
     halve: bool = True,
     sample_weight: Any = None,
@@ -228,13 +231,21 @@ def recommend_lr(
         Training to spend, in units of "one epoch at every lr": at most
         ``budget * len(lrs) * ceil(n_train / batch_size)`` member-steps in total.
     replicates : int, default 2
-        Paired replicates per lr (``>= 2``): different minibatch orders, shared by all lrs.
+        Paired replicates per lr (``>= 1``): different minibatch orders, shared by all lrs.
+        With one replicate there is no test: only divergence and halving drop lrs.
     batch_size : int, default 32
     initial_steps : int, optional
         First horizon in steps; default: the largest horizon with which a full halving
         schedule (``halving_cost``) fits the budget, at least 1.
-    alpha : float, default 0.05
-        Familywise level of each round's Holm-adjusted paired t tests.
+    initial_epochs : float, optional
+        First horizon in epochs of the training rows (``round(initial_epochs *
+        steps_per_epoch)`` steps, at least 1); overrides ``initial_steps``. With 1, the
+        horizons are whole epochs 1, 2, 4, 8, ... (successive halving over epochs).    alpha : float, default 0.05
+        Familywise level of each round's Holm-adjusted paired t tests (and ``1 - alpha``
+        is the level of the extrapolated optimum's interval).
+    nonincreasing : bool, default False
+        Constrain the extrapolation's slope to be <= 0: the optimum lr does not grow as
+        the horizon grows (a rising fit is replaced by the mean of the round optima).
     keep_fraction : float, default 0.5
         Each round keeps at least ``ceil(keep_fraction * n)`` of its ``n`` finite lrs, even
         if the test rules out more (0: drop everything the test rules out).
@@ -274,7 +285,7 @@ def recommend_lr(
     grid = check_lrs(DEFAULT_LRS if lrs is None else lrs, "lrs")
     entropy = check_seed(seed, "seed")
     budget = check_real(budget, "budget", low=0.0, low_inclusive=False)
-    replicates = check_int(replicates, "replicates", minimum=2)
+    replicates = check_int(replicates, "replicates", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     alpha = check_real(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False)
     keep_fraction = check_real(keep_fraction, "keep_fraction", low=0.0, high=1.0)
@@ -282,6 +293,9 @@ def recommend_lr(
         epochs = check_real(epochs, "epochs", low=0.0, low_inclusive=False)
     if initial_steps is not None:
         initial_steps = check_int(initial_steps, "initial_steps", minimum=1)
+    if initial_epochs is not None:
+        initial_epochs = check_real(initial_epochs, "initial_epochs", low=0.0,
+                                    low_inclusive=False)  # fmt: skip
     max_rows = check_int(max_rows, "max_rows", minimum=2)
     pool = prepare_data(x, y, sample_weight, max_rows=max_rows)
     if validation_data is None:
@@ -311,6 +325,8 @@ def recommend_lr(
     )
     steps_per_epoch = math.ceil(train.n_rows / batch_size)
     budget_steps = max(1, int(budget * grid.size * steps_per_epoch))
+    if initial_epochs is not None:
+        initial_steps = max(1, int(round(initial_epochs * steps_per_epoch)))
     if initial_steps is None:
         cost = halving_cost(grid.size, keep_fraction) if keep_fraction < 1 else grid.size
         initial_steps = max(1, budget_steps // (cost * replicates))
@@ -349,9 +365,18 @@ def recommend_lr(
         kept = grid[result.survivors] if result.survivors.size else grid[[result.best]]
         ci_low, ci_high = float(kept.min()), float(kept.max())
         if epochs is not None:
-            target = extrapolate_optimum(optima, epochs * steps_per_epoch)
+            target = extrapolate_optimum(
+                optima, epochs * steps_per_epoch, nonincreasing=nonincreasing
+            )
             if math.isfinite(target):
                 lr = float(grid[np.argmin(np.abs(np.log10(grid) - target))])
+                low, high = extrapolation_interval(
+                    optima, epochs * steps_per_epoch, level=1 - alpha,
+                    nonincreasing=nonincreasing,
+                )  # fmt: skip
+                if math.isfinite(low):
+                    ci_low, ci_high = float(10.0**low), float(10.0**high)
+                ci_low, ci_high = min(ci_low, 10.0**target), max(ci_high, 10.0**target)
     return Recommendation(
         lr=lr,
         ci_low=ci_low,
@@ -368,10 +393,12 @@ def recommend_lr(
             "lrs": grid.tolist(),
             "batch_size": batch_size,
             "initial_steps": initial_steps,
+            "steps_per_epoch": steps_per_epoch,
             "budget": budget,
             "keep_fraction": keep_fraction,
             "epochs": epochs,
             "halve": halve,
+            "nonincreasing": nonincreasing,
             "round_optima": optima.to_dict("list"),
             "extrapolated_log10_lr": target,
             "seed": entropy,

@@ -147,7 +147,7 @@ def test_successive_halving_stops_when_the_next_round_does_not_fit():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"replicates": 1}, "`replicates` must be an integer >= 2"),
+        ({"replicates": 0}, "`replicates` must be an integer >= 1"),
         ({"initial_steps": 0}, "`initial_steps` must be an integer >= 1"),
         ({"budget_steps": 5}, "`budget_steps` must cover the first round"),
         ({"alpha": 0.0}, "`alpha` must be a finite number in (0, 1]"),
@@ -161,8 +161,8 @@ def test_successive_halving_validation(kwargs, message):
 
 
 def test_paired_elimination_validation():
-    with pytest.raises(ValueError, match="at least 2 replicates"):
-        paired_elimination(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="at least 1 replicate"):
+        paired_elimination(np.ones((0, 3)))
     with pytest.raises(ValueError, match="`keep_fraction`"):
         paired_elimination(np.ones((2, 3)), keep_fraction=1.5)
 

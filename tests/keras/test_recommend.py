@@ -98,9 +98,9 @@ def test_divergence_is_data(make_model, regression_data):
     [
         ({"lrs": [0.1, -1.0]}, ValueError, "`lrs`"),
         (
-            {"replicates": 1},
+            {"replicates": 0},
             ValueError,
-            "`replicates` must be an integer >= 2. Received: replicates=1",
+            "`replicates` must be an integer >= 1. Received: replicates=0",
         ),
         ({"budget": 0.0}, ValueError, "`budget` must be a finite number in (0, inf)"),
         (
@@ -113,6 +113,8 @@ def test_divergence_is_data(make_model, regression_data):
         ({"alpha": 2.0}, ValueError, "`alpha`"),
         ({"seed": -1}, ValueError, "`seed`"),
         ({"initial_steps": 10_000}, ValueError, "`budget` must cover the first round"),
+        ({"initial_epochs": 0.0}, ValueError, "`initial_epochs` must be a finite number"),
+        ({"initial_epochs": 10.0}, ValueError, "`budget` must cover the first round"),
         ({"keep_fraction": -0.1}, ValueError, "`keep_fraction`"),
     ],
 )
