@@ -164,3 +164,20 @@ def test_epochs_extrapolates_the_round_optima(warm, regression_data):
     assert result.params["extrapolated_log10_lr"] == pytest.approx(target)
     assert result.lr == grid[np.argmin(np.abs(np.log10(grid) - target))]
     assert result.method == "successive_halving+extrapolation"
+
+
+def test_initial_epochs_gives_whole_epoch_horizons_and_one_replicate_runs(warm, regression_data):
+    x, y = regression_data
+    before = _bits(warm)
+    result = recommend_lr(
+        warm, x, y, lrs=LRS, seed=0, replicates=1, initial_epochs=1.0, budget=3.0, epochs=10
+    )
+    assert _bits(warm) == before
+    per_epoch = result.params["steps_per_epoch"]
+    assert per_epoch == int(np.ceil(result.params["n_train"] / result.params["batch_size"]))
+    assert result.params["initial_steps"] == per_epoch
+    # horizons 1, 2 epochs (3 lrs -> 2 -> 1): cumulative steps per round
+    assert sorted(result.evidence["steps"].unique()) == [per_epoch, 2 * per_epoch]
+    assert result.evidence["pvalue"].isna().all()  # one replicate: no test
+    assert result.steps_spent == 3 * per_epoch + 2 * per_epoch
+    assert result.ci_low <= 10.0 ** result.params["extrapolated_log10_lr"] <= result.ci_high
