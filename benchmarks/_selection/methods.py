@@ -293,8 +293,37 @@ def recommend_monotone(cell):
     return recommend(cell, MONOTONE_VARIANTS)
 
 
+# Whole epochs, two paired replicates, the test dropping more than the halving, within the
+# cost target: budget=3 epochs at every lr is 33 of the sweep's 660 epochs (5%), so the
+# schedule stops when the next round would not fit.
+BUDGETED_VARIANTS = {
+    "recommend ep R=2 test+halve +extrap nonincr budget=3": {
+        "replicates": 2, "initial_epochs": 1.0, "budget": 3.0, "keep_fraction": 0.0,
+        "epochs": C.EPOCHS, "nonincreasing": True,
+    },
+}  # fmt: skip
+
+
+def recommend_budgeted(cell):
+    """``recommend_lr`` over whole epochs within 5% of the sweep: ``BUDGETED_VARIANTS``."""
+    return recommend(cell, BUDGETED_VARIANTS)
+
+
+DEFAULT_NAME = "recommend_lr defaults"
+
+
+def recommend_default(cell):
+    """``recommend_lr`` with every argument at its default, told the planned 20 epochs.
+
+    The defaults are the variant chosen on the development cells (``recommend ep R=2
+    test+halve +extrap nonincr``); on those cells this row must repeat its picks.
+    """
+    return recommend(cell, {DEFAULT_NAME: {"epochs": C.EPOCHS}})
+
+
 TRAINED_METHODS = (defaults, delta_rules, autolrtuner_rules, RANGE_TEST, recommend, hyperband,
-                   optuna_tpe, recommend_epochs, recommend_monotone)  # fmt: skip
+                   optuna_tpe, recommend_epochs, recommend_monotone, recommend_budgeted,
+                   recommend_default)  # fmt: skip
 
 
 # ----------------------------------------------------------------------- from the truth
