@@ -132,7 +132,9 @@ def paired_elimination(
     >>> import numpy as np
     >>> from lrstats.inference.halving import paired_elimination
     >>> losses = np.array([[1.0, 0.50, 0.52], [1.1, 0.60, 0.61], [0.9, 0.55, 0.57]])
-    >>> paired_elimination(losses).keep.tolist()
+    >>> paired_elimination(losses).keep.tolist()  # lr 2 is worse in every replicate
+    [False, True, False]
+    >>> paired_elimination(losses, keep_fraction=0.5).keep.tolist()
     [False, True, True]
     """
     losses = np.asarray(losses, dtype=np.float64)

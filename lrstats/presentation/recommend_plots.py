@@ -103,5 +103,5 @@ def plot_recommendation(
                    label=f"optimum extrapolated to {params.get('epochs'):g} ep")  # fmt: skip
     ax.set_ylabel("validation loss")
     if legend:
-        ax.legend(fontsize="x-small", frameon=False)
+        ax.legend(fontsize="x-small", frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1))
     return ax
