@@ -264,9 +264,10 @@ def recommend_lr(
     Returns
     -------
     Recommendation
-        ``.lr`` (the lowest mean validation loss in the last round), ``.ci_low`` /
-        ``.ci_high`` (the smallest and largest lr of the last round that the test did not
-        rule out), ``.evidence`` (one row per round, lr and replicate).
+        ``.lr`` (with ``epochs``: the grid lr nearest the extrapolated optimum; without:
+        the lowest mean validation loss in the last round), ``.ci_low`` / ``.ci_high``
+        (see :class:`~lrstats.inference.halving.Recommendation`), ``.evidence`` (one row
+        per round, lr and replicate); ``.plot()`` draws it.
 
     Notes
     -----

@@ -183,3 +183,15 @@ def test_initial_epochs_gives_whole_epoch_horizons_and_one_replicate_runs(warm, 
     assert result.evidence["pvalue"].isna().all()  # one replicate: no test
     assert result.steps_spent == 3 * per_epoch + 2 * per_epoch
     assert result.ci_low <= 10.0 ** result.params["extrapolated_log10_lr"] <= result.ci_high
+
+
+def test_defaults_are_the_benchmarked_schedule(warm, regression_data):
+    # halving over whole epochs, 2 paired replicates, tests may drop more than half,
+    # extrapolation with slope <= 0 (docs/selection_quality.md: the chosen variant)
+    x, y = regression_data
+    result = recommend_lr(warm, x, y, lrs=LRS, seed=0, epochs=10)
+    params = result.params
+    assert params["initial_steps"] == params["steps_per_epoch"]
+    assert result.replicates == 2 and params["budget"] == 6.0
+    assert params["keep_fraction"] == 0.0 and params["halve"] and params["nonincreasing"]
+    assert result.steps_spent <= 6 * len(LRS) * params["steps_per_epoch"]
