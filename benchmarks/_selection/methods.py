@@ -248,8 +248,82 @@ def recommend(cell, variants=RECOMMEND_VARIANTS):
     return rows
 
 
+# Successive halving over whole epochs (or half epochs with two paired replicates): the
+# real counterpart of "halving 1-2-4-8 ep" read off the truth. ``budget=3`` (epochs at
+# every lr) covers the full schedule 11, 6, 3, 2 lrs at horizons h, 2h, 4h, 8h (31 h per
+# replicate); a paired test that drops more than the halving makes it cheaper.
+EPOCH_VARIANTS = {
+    "recommend ep R=1 halve": {"replicates": 1, "initial_epochs": 1.0, "budget": 3.0},
+    "recommend ep R=1 halve +extrap": {
+        "replicates": 1, "initial_epochs": 1.0, "budget": 3.0, "epochs": C.EPOCHS,
+    },
+    "recommend ep/2 R=2 halve +extrap": {
+        "replicates": 2, "initial_epochs": 0.5, "budget": 3.0, "epochs": C.EPOCHS,
+    },
+    "recommend ep/2 R=2 test+halve +extrap": {
+        "replicates": 2, "initial_epochs": 0.5, "budget": 3.0, "keep_fraction": 0.0,
+        "epochs": C.EPOCHS,
+    },
+    "recommend ep R=2 test+halve +extrap": {
+        "replicates": 2, "initial_epochs": 1.0, "budget": 6.0, "keep_fraction": 0.0,
+        "epochs": C.EPOCHS,
+    },
+}  # fmt: skip
+
+
+def recommend_epochs(cell):
+    """``recommend_lr`` halving over (half) epochs: the ``EPOCH_VARIANTS``."""
+    return recommend(cell, EPOCH_VARIANTS)
+
+
+# The same schedules with the extrapolation's slope constrained to be <= 0 (the optimum lr
+# does not grow with the horizon; ``nonincreasing=True``). Training and halving are those
+# of the variants above; only the extrapolated pick can differ.
+MONOTONE_VARIANTS = {
+    name.replace("+extrap", "+extrap nonincr"): {**kwargs, "nonincreasing": True}
+    for name, kwargs in {**EPOCH_VARIANTS, **RECOMMEND_VARIANTS}.items()
+    if name in ("recommend ep R=1 halve +extrap", "recommend ep/2 R=2 halve +extrap",
+                "recommend ep/2 R=2 test+halve +extrap", "recommend ep R=2 test+halve +extrap",
+                "recommend R=2 halve +extrap")
+}  # fmt: skip
+
+
+def recommend_monotone(cell):
+    """``recommend_lr`` with ``nonincreasing=True``: the ``MONOTONE_VARIANTS``."""
+    return recommend(cell, MONOTONE_VARIANTS)
+
+
+# Whole epochs, two paired replicates, the test dropping more than the halving, within the
+# cost target: budget=3 epochs at every lr is 33 of the sweep's 660 epochs (5%), so the
+# schedule stops when the next round would not fit.
+BUDGETED_VARIANTS = {
+    "recommend ep R=2 test+halve +extrap nonincr budget=3": {
+        "replicates": 2, "initial_epochs": 1.0, "budget": 3.0, "keep_fraction": 0.0,
+        "epochs": C.EPOCHS, "nonincreasing": True,
+    },
+}  # fmt: skip
+
+
+def recommend_budgeted(cell):
+    """``recommend_lr`` over whole epochs within 5% of the sweep: ``BUDGETED_VARIANTS``."""
+    return recommend(cell, BUDGETED_VARIANTS)
+
+
+DEFAULT_NAME = "recommend_lr defaults"
+
+
+def recommend_default(cell):
+    """``recommend_lr`` with every argument at its default, told the planned 20 epochs.
+
+    The defaults are the variant chosen on the development cells (``recommend ep R=2
+    test+halve +extrap nonincr``); on those cells this row must repeat its picks.
+    """
+    return recommend(cell, {DEFAULT_NAME: {"epochs": C.EPOCHS}})
+
+
 TRAINED_METHODS = (defaults, delta_rules, autolrtuner_rules, RANGE_TEST, recommend, hyperband,
-                   optuna_tpe)  # fmt: skip
+                   optuna_tpe, recommend_epochs, recommend_monotone, recommend_budgeted,
+                   recommend_default)  # fmt: skip
 
 
 # ----------------------------------------------------------------------- from the truth

@@ -99,10 +99,13 @@ def save_and_report(
     report_dir: str = "report",
     formats: tuple[str, ...] = ("png", "svg"),
     out: Any = None,
+    extra: Any = None,
 ) -> Path | None:
     """Write the bundle (frame, provenance, results) once, then the report drawn from the analysis.
 
-    Returns the path of the report's ``index.html`` (None without a report).
+    ``extra`` (names to results computed beside the analysis, e.g. a recommendation) is
+    handed to ``write_report``. Returns the path of the report's ``index.html`` (None
+    without a report).
     """
     import os
 
@@ -124,6 +127,7 @@ def save_and_report(
         target,
         formats=formats,
         bundle=Path(os.path.relpath(path, target)).as_posix(),
+        extra=extra or None,
     )
     print(f"Report written to {index}", file=out)
     return index

@@ -37,6 +37,7 @@ __all__ = [
     "HalvingResult",
     "Recommendation",
     "extrapolate_optimum",
+    "extrapolation_interval",
     "halving_cost",
     "paired_elimination",
     "round_optima",
@@ -98,7 +99,8 @@ def paired_elimination(
     ----------
     losses : array_like, shape (R, K)
         Loss of replicate ``r`` (rows) at lr ``k`` (columns) after the round's horizon;
-        lower is better. ``R >= 2``.
+        lower is better. With ``R == 1`` there is no test (every p-value is NaN): only
+        divergence, ``keep_fraction`` and ``halve`` decide.
     alpha : float, default 0.05
         Familywise level of the Holm-adjusted one-sided paired t tests.
     keep_fraction : float, default 0.0
@@ -130,13 +132,15 @@ def paired_elimination(
     >>> import numpy as np
     >>> from lrstats.inference.halving import paired_elimination
     >>> losses = np.array([[1.0, 0.50, 0.52], [1.1, 0.60, 0.61], [0.9, 0.55, 0.57]])
-    >>> paired_elimination(losses).keep.tolist()
+    >>> paired_elimination(losses).keep.tolist()  # lr 2 is worse in every replicate
+    [False, True, False]
+    >>> paired_elimination(losses, keep_fraction=0.5).keep.tolist()
     [False, True, True]
     """
     losses = np.asarray(losses, dtype=np.float64)
-    if losses.ndim != 2 or losses.shape[0] < 2 or losses.shape[1] < 1:
+    if losses.ndim != 2 or losses.shape[0] < 1 or losses.shape[1] < 1:
         raise ValueError(
-            "`losses` must be a 2-D array with at least 2 replicates (rows) and 1 lr "
+            "`losses` must be a 2-D array with at least 1 replicate (row) and 1 lr "
             f"(column). Received: losses with shape {losses.shape}"
         )
     alpha = check_real(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False)
@@ -150,6 +154,8 @@ def paired_elimination(
         return EliminationRound(-1, np.zeros(k, bool), mean, pvalue, adjusted, diverged)
     best = int(np.argmin(np.where(diverged, np.inf, mean)))
     tested = np.flatnonzero(~diverged & (np.arange(k) != best))
+    if losses.shape[0] < 2:  # one replicate: no spread, no test
+        tested = tested[:0]
     finite = losses[:, ~diverged]
     scale = np.log if log and (finite > 0).all() else (lambda v: v)
     for j in tested:
@@ -224,7 +230,8 @@ def successive_halving(
     n_lrs : int
         Size of the grid (``>= 1``).
     replicates : int
-        Replicates per lr (``>= 2``).
+        Replicates per lr (``>= 1``; with 1 there is no test, see
+        :func:`paired_elimination`).
     initial_steps : int
         Horizon of the first round (``>= 1``); round ``i`` ends at ``initial_steps * 2**i``.
     budget_steps : int
@@ -239,7 +246,7 @@ def successive_halving(
     HalvingResult
     """
     n_lrs = check_int(n_lrs, "n_lrs", minimum=1)
-    replicates = check_int(replicates, "replicates", minimum=2)
+    replicates = check_int(replicates, "replicates", minimum=1)
     initial_steps = check_int(initial_steps, "initial_steps", minimum=1)
     budget_steps = check_int(budget_steps, "budget_steps", minimum=1)
     alpha = check_real(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False)
@@ -307,9 +314,14 @@ class Recommendation(_ResultMixin):
         The grid lr of lowest mean validation loss in the last round (NaN if every lr
         diverged).
     ci_low, ci_high : float
-        The smallest and largest lr the last round's Holm-adjusted paired tests did not
-        rule out at level ``alpha`` (a confidence set for the best lr at that horizon,
-        given as its range).
+        Without extrapolation: the smallest and largest lr the last round's
+        Holm-adjusted paired tests did not rule out at level ``alpha`` (a confidence set
+        for the best lr at that horizon, given as its range; with one replicate, the last
+        round's survivors). With extrapolation (``epochs`` given): the ``1 - alpha``
+        interval of the extrapolated optimum (:func:`extrapolation_interval`) when at
+        least three rounds ran, else the last round's range widened to contain the
+        extrapolated optimum. ``lr`` is the grid lr nearest the extrapolated optimum, so
+        it may sit just outside a narrow interval.
     evidence : pandas.DataFrame
         One row per (round, lr, replicate): ``round, steps, lr, replicate, loss`` and the
         round's ``mean, pvalue, pvalue_holm, kept`` of that lr.
@@ -347,10 +359,10 @@ class Recommendation(_ResultMixin):
         return self.evidence.drop_duplicates(["round", "lr"])[columns].reset_index(drop=True)
 
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
-        """Not drawn yet: no presentation function exists for this result."""
-        raise NotImplementedError(
-            "Recommendation.plot is not implemented yet; use summary_frame() or to_frame()."
-        )
+        """The evidence (``lrstats.presentation.recommend_plots.plot_recommendation``)."""
+        from lrstats.presentation.recommend_plots import plot_recommendation
+
+        return plot_recommendation(self, ax=ax, **kwargs)
 
     def _header(self) -> str:
         return (
@@ -421,11 +433,27 @@ def round_optima(evidence: pd.DataFrame, lrs: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["round", "steps", "log10_lr"])
 
 
-def extrapolate_optimum(optima: pd.DataFrame, target_steps: float) -> float:
+def _line(x: np.ndarray, y: np.ndarray, nonincreasing: bool) -> tuple[float, float, int]:
+    """Least-squares ``(slope, intercept, parameters)``; slope <= 0 if ``nonincreasing``.
+
+    The constrained fit: the unconstrained line if its slope is <= 0, else the horizontal
+    line through the mean (the least-squares line with slope 0, one parameter).
+    """
+    slope, intercept = np.polyfit(x, y, 1)
+    if nonincreasing and slope > 0:
+        return 0.0, float(y.mean()), 1
+    return float(slope), float(intercept), 2
+
+
+def extrapolate_optimum(
+    optima: pd.DataFrame, target_steps: float, *, nonincreasing: bool = False
+) -> float:
     """The optimum log10 lr at ``target_steps``, by a line in log10(steps) through the rounds.
 
     Least squares of ``log10_lr`` on ``log10(steps)`` over the rows of ``optima``
     (:func:`round_optima`); with one row, that row's value. Returns NaN without rows.
+    With ``nonincreasing=True`` the slope is constrained to be <= 0 (the optimum lr does
+    not grow with the horizon): a rising fit is replaced by the mean of the optima.
     """
     if optima.empty:
         return math.nan
@@ -433,5 +461,63 @@ def extrapolate_optimum(optima: pd.DataFrame, target_steps: float) -> float:
     y = optima["log10_lr"].to_numpy(dtype=np.float64)
     if x.size < 2 or np.ptp(x) == 0:
         return float(y[-1])
-    slope, intercept = np.polyfit(x, y, 1)
+    slope, intercept, _ = _line(x, y, nonincreasing)
     return float(intercept + slope * math.log10(target_steps))
+
+
+def extrapolation_interval(
+    optima: pd.DataFrame,
+    target_steps: float,
+    *,
+    level: float = 0.95,
+    nonincreasing: bool = False,
+) -> tuple[float, float]:
+    """Confidence interval of the extrapolated optimum log10 lr at ``target_steps``.
+
+    The ordinary least-squares line of :func:`extrapolate_optimum` (``log10_lr`` on
+    ``log10(steps)``), its mean at ``x0 = log10(target_steps)`` with the t interval
+    ``yhat ± t_{n-2, (1+level)/2} · s · sqrt(1/n + (x0 - xbar)² / Sxx)``, where ``s²`` is
+    the residual variance with ``n - 2`` degrees of freedom. Needs at least three rounds
+    with distinct horizons; returns ``(nan, nan)`` otherwise.
+
+    Parameters
+    ----------
+    optima : pandas.DataFrame
+        :func:`round_optima`'s rows.
+    target_steps : float
+        The planned training length in steps.
+    level : float, default 0.95
+    nonincreasing : bool, default False
+        As in :func:`extrapolate_optimum`; when the slope is constrained to 0 the interval
+        is the t interval of the mean of the optima (``n - 1`` degrees of freedom).
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)`` in log10 lr.
+
+    Notes
+    -----
+    The round optima come from nested horizons of the same members, so they are not
+    independent; the interval states the uncertainty of the line through them, not of the
+    trained optimum. With collinear optima it has zero width.
+    """
+    level = check_real(level, "level", low=0.0, high=1.0, low_inclusive=False,
+                       high_inclusive=False)  # fmt: skip
+    x = np.log10(optima["steps"].to_numpy(dtype=np.float64))
+    y = optima["log10_lr"].to_numpy(dtype=np.float64)
+    n = x.size
+    if n < 3 or np.unique(x).size < 2:
+        return (math.nan, math.nan)
+    slope, intercept, parameters = _line(x, y, nonincreasing)
+    x0 = math.log10(target_steps)
+    fitted = intercept + slope * x0
+    residual = y - (intercept + slope * x)
+    df = n - parameters
+    s = math.sqrt(float(residual @ residual) / df)
+    if parameters == 1:
+        spread = 1 / n
+    else:
+        spread = 1 / n + (x0 - x.mean()) ** 2 / float(((x - x.mean()) ** 2).sum())
+    half = stats.t.ppf((1 + level) / 2, df) * s * math.sqrt(spread)
+    return (float(fitted - half), float(fitted + half))

@@ -16,6 +16,8 @@ lazily).
 ``tables``
     ``to_latex``, ``to_markdown``, ``to_html``, ``to_csv``, ``format_frame``,
     ``selection_table``, ``shape_table``.
+``recommend_plots``
+    ``plot_recommendation``: the evidence of a ``Recommendation`` (``recommend_lr``).
 ``report``
     ``write_report``: every figure and table of an :class:`~lrstats.inference.Analysis`
     (from :func:`lrstats.analyse`), with ``index.md`` and a self-contained ``index.html``.

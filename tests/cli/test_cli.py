@@ -65,7 +65,7 @@ def test_demo_prints_summary_and_selections_and_writes_the_frame(keras_module, t
     from lrstats.io import load_results, load_tables
 
     out = tmp_path / "demo"
-    assert main(["demo", *SMALL, "--out", str(out), "--no-report"]) == 0
+    assert main(["demo", *SMALL, "--out", str(out), "--no-report", "--no-recommend"]) == 0
     text = capsys.readouterr().out
     assert "ΔL = post − pre" in text and "95% BCa interval" in text
     assert "Lowest mean ΔL: lr =" in text
@@ -90,7 +90,18 @@ def test_demo_is_reproducible(keras_module, tmp_path, capsys):
 
     for name in ("a", "b"):
         assert (
-            main(["demo", *SMALL, "--seed", "3", "--out", str(tmp_path / name), "--no-report"])
+            main(
+                [
+                    "demo",
+                    *SMALL,
+                    "--seed",
+                    "3",
+                    "--out",
+                    str(tmp_path / name),
+                    "--no-report",
+                    "--no-recommend",
+                ]
+            )  # fmt: skip
             == 0
         )
     capsys.readouterr()
@@ -170,7 +181,9 @@ def test_sample_command_rejects_an_unknown_file_type(saved_model_and_data, tmp_p
 def test_demo_prints_what_its_report_shows(keras_module, tmp_path, capsys):
     # one analysis serves the printout, frame.parquet and the report
     out = tmp_path / "demo-report"
-    assert main(["demo", *SMALL, "--replicates", "30", "--out", str(out)]) == 0
+    # a large batch keeps the recommendation's epochs short (32 steps)
+    args = ["demo", *SMALL, "--replicates", "30", "--batch-size", "512", "--out", str(out)]
+    assert main(args) == 0
     text = capsys.readouterr().out
     selection = pd.read_csv(out / "report" / "tables" / "selection.csv")
     for row in selection.itertuples():
@@ -185,3 +198,11 @@ def test_demo_prints_what_its_report_shows(keras_module, tmp_path, capsys):
 
     stored = load_tables(out / "frame.parquet")["selection_ucb"]
     assert stored["lr"].iloc[0] == selection.set_index("rule").loc["ucb", "lr"]
+    # the recommendation printed is the one the report shows (headline, table, figure)
+    rounds = pd.read_csv(out / "report" / "tables" / "recommendation.csv")
+    index = (out / "report" / "index.md").read_text()
+    line = next(s for s in index.splitlines() if s.startswith("- Recommendation"))
+    lr = float(line.split("lr = ")[1].split(",")[0])
+    assert f"Recommended lr to train 10 epochs with: lr = {lr:.3g}" in text
+    assert set(rounds["lr"]) <= {float(10.0 ** (e / 2)) for e in range(-10, 1)}
+    assert (out / "report" / "figures" / "recommendation.png").exists()

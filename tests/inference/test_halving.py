@@ -12,6 +12,7 @@ from statsmodels.stats.multitest import multipletests
 
 from lrstats.inference.halving import (
     extrapolate_optimum,
+    extrapolation_interval,
     halving_cost,
     paired_elimination,
     round_optima,
@@ -147,7 +148,7 @@ def test_successive_halving_stops_when_the_next_round_does_not_fit():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"replicates": 1}, "`replicates` must be an integer >= 2"),
+        ({"replicates": 0}, "`replicates` must be an integer >= 1"),
         ({"initial_steps": 0}, "`initial_steps` must be an integer >= 1"),
         ({"budget_steps": 5}, "`budget_steps` must cover the first round"),
         ({"alpha": 0.0}, "`alpha` must be a finite number in (0, 1]"),
@@ -161,8 +162,8 @@ def test_successive_halving_validation(kwargs, message):
 
 
 def test_paired_elimination_validation():
-    with pytest.raises(ValueError, match="at least 2 replicates"):
-        paired_elimination(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="at least 1 replicate"):
+        paired_elimination(np.ones((0, 3)))
     with pytest.raises(ValueError, match="`keep_fraction`"):
         paired_elimination(np.ones((2, 3)), keep_fraction=1.5)
 
@@ -209,3 +210,75 @@ def test_halve_keeps_at_most_half_by_mean_and_never_reprieves_the_ruled_out():
     order = np.argsort(halved.mean)
     assert np.flatnonzero(halved.keep).tolist() == sorted(order[:3].tolist())
     assert not (halved.keep & ~tested.keep).any()
+
+
+# ---------------------------------------------------------------- one replicate, extrapolation
+def test_one_replicate_has_no_test_only_divergence_and_halving():
+    losses = np.array([[0.9, 0.5, np.inf, 0.7, 0.6]])
+    plain = paired_elimination(losses)
+    assert np.isnan(plain.pvalue).all() and np.isnan(plain.pvalue_holm).all()
+    assert plain.keep.tolist() == [True, True, False, True, True]  # only the diverged go
+    assert plain.best == 1
+    halved = paired_elimination(losses, halve=True)
+    # 4 finite lrs -> at most 2 survive, those of lowest loss (0.5 and 0.6)
+    assert halved.keep.tolist() == [False, True, False, False, True]
+
+
+def test_successive_halving_over_epochs_with_one_replicate():
+    # loss of lr k after s steps: its own constant, so halving keeps the lowest each time
+    level = np.array([5.0, 3.0, 1.0, 2.0, 4.0, 6.0])
+    calls = []
+
+    def train(active, start, stop):
+        calls.append((active.tolist(), start, stop))
+        return level[active][None, :] + 0.0
+
+    result = successive_halving(train, 6, replicates=1, initial_steps=10, budget_steps=1000,
+                                halve=True)  # fmt: skip
+    # 6 -> 3 -> 2 -> 1; horizons 10, 20, 40 (cumulative); spent 6*10 + 3*10 + 2*20
+    assert calls == [([0, 1, 2, 3, 4, 5], 0, 10), ([1, 2, 3], 10, 20), ([2, 3], 20, 40)]
+    assert result.steps_spent == 60 + 30 + 40 and result.stopped == "one_left"
+    assert result.best == 2 and result.survivors.tolist() == [2]
+
+
+OPTIMA = pd.DataFrame(
+    {"round": [0, 1, 2, 3], "steps": [10, 20, 40, 80], "log10_lr": [-1.0, -1.3, -1.4, -1.9]}
+)
+
+
+def test_extrapolation_interval_is_the_ols_mean_interval_of_statsmodels():
+    import statsmodels.api as sm
+
+    x = np.log10(OPTIMA["steps"].to_numpy(dtype=float))
+    fit = sm.OLS(OPTIMA["log10_lr"].to_numpy(), sm.add_constant(x)).fit()
+    target = 400.0
+    prediction = fit.get_prediction(np.array([[1.0, np.log10(target)]]))
+    low, high = prediction.conf_int(alpha=0.1)[0]
+    got = extrapolation_interval(OPTIMA, target, level=0.9)
+    assert got == pytest.approx((low, high), rel=1e-10)
+    centre = extrapolate_optimum(OPTIMA, target)
+    assert centre == pytest.approx(prediction.predicted_mean[0])
+    assert got[0] < centre < got[1]
+    # fewer than three rounds: no interval
+    assert all(np.isnan(extrapolation_interval(OPTIMA.iloc[:2], target)))
+
+
+def test_nonincreasing_extrapolation_replaces_a_rising_line_by_the_mean():
+    rising = OPTIMA.assign(log10_lr=[-2.0, -1.8, -1.9, -1.5])
+    assert extrapolate_optimum(rising, 400) > -1.5  # the free line rises beyond the data
+    assert extrapolate_optimum(rising, 400, nonincreasing=True) == pytest.approx(-1.8)
+    # its interval: the t interval of the mean of the optima (n - 1 degrees of freedom)
+    values = rising["log10_lr"].to_numpy()
+    expected = stats.t.interval(0.95, 3, loc=values.mean(), scale=stats.sem(values))
+    got = extrapolation_interval(rising, 400, nonincreasing=True)
+    assert got == pytest.approx(expected, rel=1e-10)
+    # a falling line is left alone
+    assert extrapolate_optimum(OPTIMA, 400, nonincreasing=True) == extrapolate_optimum(OPTIMA, 400)
+    assert extrapolation_interval(OPTIMA, 400, nonincreasing=True) == extrapolation_interval(
+        OPTIMA, 400
+    )
+
+
+def test_extrapolation_interval_validates_level():
+    with pytest.raises(ValueError, match="`level`"):
+        extrapolation_interval(OPTIMA, 400, level=1.0)

@@ -25,7 +25,7 @@ def warm(make_warm_model):
 def test_model_and_optimizer_bit_identical_afterwards(warm, regression_data):
     x, y = regression_data
     before = _bits(warm)
-    result = recommend_lr(warm, x, y, lrs=LRS, seed=0, budget=1.0)
+    result = recommend_lr(warm, x, y, lrs=LRS, seed=0, budget=1.0, initial_epochs=None)
     assert _bits(warm) == before
     assert result.lr in LRS and result.ci_low <= result.lr <= result.ci_high
     assert set(result.evidence["lr"]) <= set(LRS) and result.steps_spent <= result.budget_steps
@@ -43,15 +43,15 @@ def test_state_restored_after_keyboard_interrupt(make_warm_model, regression_dat
 
     monkeypatch.setattr(recommend_module._MemberTrainer, "advance", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        recommend_lr(model, x, y, lrs=LRS, seed=0, budget=1.0)
+        recommend_lr(model, x, y, lrs=LRS, seed=0, budget=1.0, initial_epochs=None)
     assert _bits(model) == before
 
 
 def test_same_seed_same_evidence_other_seed_other(warm, regression_data):
     x, y = regression_data
-    a = recommend_lr(warm, x, y, lrs=LRS, seed=3, budget=1.0).evidence
-    b = recommend_lr(warm, x, y, lrs=LRS, seed=3, budget=1.0).evidence
-    c = recommend_lr(warm, x, y, lrs=LRS, seed=4, budget=1.0).evidence
+    a = recommend_lr(warm, x, y, lrs=LRS, seed=3, budget=1.0, initial_epochs=None).evidence
+    b = recommend_lr(warm, x, y, lrs=LRS, seed=3, budget=1.0, initial_epochs=None).evidence
+    c = recommend_lr(warm, x, y, lrs=LRS, seed=4, budget=1.0, initial_epochs=None).evidence
     np.testing.assert_array_equal(a.to_numpy(dtype=float), b.to_numpy(dtype=float))
     assert not np.array_equal(a["loss"].to_numpy(), c["loss"].to_numpy())
 
@@ -87,7 +87,9 @@ def test_members_take_real_keras_steps(warm, regression_data):
 def test_divergence_is_data(make_model, regression_data):
     x, y = regression_data
     model = make_model(optimizer="sgd")
-    result = recommend_lr(model, x, 1e3 * y, lrs=[1e-3, 1e4], seed=0, budget=2.0)
+    result = recommend_lr(
+        model, x, 1e3 * y, lrs=[1e-3, 1e4], seed=0, budget=2.0, initial_epochs=None
+    )
     assert result.lr == 1e-3
     last = result.evidence[result.evidence["lr"] == 1e4]
     assert not last["kept"].any()
@@ -98,9 +100,9 @@ def test_divergence_is_data(make_model, regression_data):
     [
         ({"lrs": [0.1, -1.0]}, ValueError, "`lrs`"),
         (
-            {"replicates": 1},
+            {"replicates": 0},
             ValueError,
-            "`replicates` must be an integer >= 2. Received: replicates=1",
+            "`replicates` must be an integer >= 1. Received: replicates=0",
         ),
         ({"budget": 0.0}, ValueError, "`budget` must be a finite number in (0, inf)"),
         (
@@ -113,6 +115,8 @@ def test_divergence_is_data(make_model, regression_data):
         ({"alpha": 2.0}, ValueError, "`alpha`"),
         ({"seed": -1}, ValueError, "`seed`"),
         ({"initial_steps": 10_000}, ValueError, "`budget` must cover the first round"),
+        ({"initial_epochs": 0.0}, ValueError, "`initial_epochs` must be a finite number"),
+        ({"initial_epochs": 10.0}, ValueError, "`budget` must cover the first round"),
         ({"keep_fraction": -0.1}, ValueError, "`keep_fraction`"),
     ],
 )
@@ -133,7 +137,7 @@ def test_uncompiled_model_is_rejected(regression_data):
 
 def test_result_frames(warm, regression_data):
     x, y = regression_data
-    result = recommend_lr(warm, x, y, lrs=LRS, seed=0, budget=1.0)
+    result = recommend_lr(warm, x, y, lrs=LRS, seed=0, budget=1.0, initial_epochs=None)
     summary = result.summary_frame()
     assert list(summary.columns) == [
         "round",
@@ -155,10 +159,39 @@ def test_epochs_extrapolates_the_round_optima(warm, regression_data):
 
     x, y = regression_data
     grid = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0])
-    result = recommend_lr(warm, x, y, lrs=grid, seed=0, budget=2.0, epochs=50)
+    result = recommend_lr(warm, x, y, lrs=grid, seed=0, budget=2.0, initial_epochs=None, epochs=50)
     optima = pd.DataFrame(result.params["round_optima"])
     steps_per_epoch = int(np.ceil(result.params["n_train"] / result.params["batch_size"]))
-    target = extrapolate_optimum(optima, 50 * steps_per_epoch)
+    target = extrapolate_optimum(optima, 50 * steps_per_epoch, nonincreasing=True)
     assert result.params["extrapolated_log10_lr"] == pytest.approx(target)
     assert result.lr == grid[np.argmin(np.abs(np.log10(grid) - target))]
     assert result.method == "successive_halving+extrapolation"
+
+
+def test_initial_epochs_gives_whole_epoch_horizons_and_one_replicate_runs(warm, regression_data):
+    x, y = regression_data
+    before = _bits(warm)
+    result = recommend_lr(
+        warm, x, y, lrs=LRS, seed=0, replicates=1, initial_epochs=1.0, budget=3.0, epochs=10
+    )
+    assert _bits(warm) == before
+    per_epoch = result.params["steps_per_epoch"]
+    assert per_epoch == int(np.ceil(result.params["n_train"] / result.params["batch_size"]))
+    assert result.params["initial_steps"] == per_epoch
+    # horizons 1, 2 epochs (3 lrs -> 2 -> 1): cumulative steps per round
+    assert sorted(result.evidence["steps"].unique()) == [per_epoch, 2 * per_epoch]
+    assert result.evidence["pvalue"].isna().all()  # one replicate: no test
+    assert result.steps_spent == 3 * per_epoch + 2 * per_epoch
+    assert result.ci_low <= 10.0 ** result.params["extrapolated_log10_lr"] <= result.ci_high
+
+
+def test_defaults_are_the_benchmarked_schedule(warm, regression_data):
+    # halving over whole epochs, 2 paired replicates, tests may drop more than half,
+    # extrapolation with slope <= 0 (docs/selection_quality.md: the chosen variant)
+    x, y = regression_data
+    result = recommend_lr(warm, x, y, lrs=LRS, seed=0, epochs=10)
+    params = result.params
+    assert params["initial_steps"] == params["steps_per_epoch"]
+    assert result.replicates == 2 and params["budget"] == 6.0
+    assert params["keep_fraction"] == 0.0 and params["halve"] and params["nonincreasing"]
+    assert result.steps_spent <= 6 * len(LRS) * params["steps_per_epoch"]

@@ -23,7 +23,7 @@ Modules: ``_content`` (which tables, figures and headline lines an analysis give
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,15 @@ from lrstats._validation import check_real
 from lrstats._version import __version__
 from lrstats.inference.analysis import DEFAULT_RULES, DEFAULT_SHAPES, Analysis, analyse
 from lrstats.presentation import tables
-from lrstats.presentation.report._content import headline, report_figures, report_tables
+from lrstats.presentation.report._content import (
+    check_extra,
+    extra_figures,
+    extra_headline,
+    extra_tables,
+    headline,
+    report_figures,
+    report_tables,
+)
 from lrstats.presentation.report._render import (
     flatten,
     fmt,
@@ -71,6 +79,7 @@ def write_report(
     dpi: float = 200,
     title: str | None = None,
     bundle: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write every figure and table of an analysis with an HTML and Markdown index.
 
@@ -89,6 +98,12 @@ def write_report(
     bundle : str, optional
         Path of the data bundle (written by :func:`lrstats.save_results`) relative to
         ``out_dir``, linked from the index; None links nothing.
+    extra : mapping of str to result, optional
+        Results computed beside the analysis, each shown with its headline line, figure
+        and table: today :class:`~lrstats.inference.halving.Recommendation` (from
+        :func:`lrstats.keras.recommend_lr`, which trains copies of a model and so cannot
+        be a section of :func:`lrstats.analyse`, whose input is a frame). The names are
+        the figures' and tables' file names.
 
     Returns
     -------
@@ -118,6 +133,7 @@ def write_report(
     if not isinstance(out_dir, (str, PathLike)):
         raise TypeError(f"`out_dir` must be a str or path-like. Received: out_dir={out_dir!r}")
     formats = _check_formats(formats)
+    extra = check_extra(extra)
     dpi = check_real(dpi, "dpi", low=0.0, low_inclusive=False)
     for name, value in (("title", title), ("bundle", bundle)):
         if value is not None and not isinstance(value, str):
@@ -127,6 +143,14 @@ def write_report(
     caught = list(analysis.warnings)
     table_list = report_tables(analysis)
     figure_specs = report_figures(analysis)
+    taken = {t.name for t in table_list} | {f.name for f, _, _ in figure_specs}
+    clash = sorted(taken.intersection(extra))
+    if clash:
+        raise ValueError(
+            f"`extra` names must differ from the analysis' figures and tables. Received: {clash}"
+        )
+    table_list += extra_tables(extra)
+    figure_specs += extra_figures(extra)
 
     figures_dir = out / "figures"
     tables_dir = out / "tables"
@@ -212,7 +236,7 @@ def write_report(
         "title": title or "lrstats report",
         "settings": settings,
         "provenance": flatten(analysis.attrs),
-        "headline": headline(analysis),
+        "headline": headline(analysis) + extra_headline(extra),
         "figures": figure_list,
         "tables": table_list,
         "warnings": caught,

@@ -597,3 +597,102 @@ def classic_headline(analysis: Any) -> list[str]:
         lines.append(f"Diagnosis: {', '.join(diagnosis.holds)}.")
         lines += diagnosis.recommendation.splitlines()
     return lines
+
+
+# ------------------------------------------------------------------ results beside the analysis
+_RECOMMENDATION_DISPLAY = ["round", "steps", "lr", "mean", "pvalue_holm", "kept"]
+
+
+def check_extra(extra: Any) -> dict[str, Any]:
+    """``write_report``'s ``extra``: a mapping of names to results the report can show."""
+    from lrstats.inference.halving import Recommendation
+
+    if extra is None:
+        return {}
+    if not isinstance(extra, Mapping):
+        raise TypeError(
+            "`extra` must be a mapping of names to results (e.g. {'recommendation': "
+            f"recommend_lr(...)}}). Received: extra of type {type(extra).__name__}"
+        )
+    for name, result in extra.items():
+        if (
+            not isinstance(name, str)
+            or not name
+            or not all(c.isalnum() or c in "_-" for c in name)
+        ):
+            raise ValueError(
+                "`extra` names must be non-empty strings of letters, digits, '_' or '-'. "
+                f"Received: {name!r}"
+            )
+        if not isinstance(result, Recommendation):
+            raise TypeError(
+                "`extra` values must be Recommendation results (from "
+                f"`lrstats.keras.recommend_lr`). Received: extra[{name!r}] of type "
+                f"{type(result).__name__}"
+            )
+    return dict(extra)
+
+
+def _describe(recommendation: Any) -> str:
+    params = recommendation.params or {}
+    epochs = params.get("epochs")
+    told = f", extrapolated to {fmt(epochs)} epochs" if epochs is not None else ""
+    return (
+        f"{recommendation.method} over {len(params.get('lrs', []))} lrs, "
+        f"{recommendation.replicates} replicate(s), {recommendation.rounds} rounds{told}"
+    )
+
+
+def extra_headline(extra: Mapping[str, Any]) -> list[str]:
+    """Headline lines of the results beside the analysis."""
+    lines = []
+    for name, rec in extra.items():
+        if not math.isfinite(float(rec.lr)):
+            lines.append(f"Recommendation ({name}): every lr diverged; no recommendation.")
+            continue
+        lines.append(
+            f"Recommendation ({name}): lr = {fmt(rec.lr)}, interval "
+            f"{interval(rec.ci_low, rec.ci_high)} ({_describe(rec)}; stopped: {rec.stopped})."
+        )
+    return lines
+
+
+def extra_tables(extra: Mapping[str, Any]) -> list[Table]:
+    """One table per recommendation: its rounds (``summary_frame``)."""
+    out = []
+    for name, rec in extra.items():
+        frame = rec.summary_frame()
+        out.append(
+            Table(
+                name,
+                f"Recommendation ({name}): successive-halving rounds",
+                f"Mean validation loss per lr after each round (steps: cumulative horizon), "
+                f"the Holm-adjusted one-sided paired test against the round's best "
+                f"(NaN with one replicate) and whether the lr went on. {_describe(rec)}.",
+                frame,
+                [c for c in _RECOMMENDATION_DISPLAY if c in frame.columns],
+            )
+        )
+    return out
+
+
+def extra_figures(extra: Mapping[str, Any]) -> list[tuple[Figure, Draw, int]]:
+    """One figure per recommendation: its evidence (``plot_recommendation``)."""
+    from lrstats.presentation.recommend_plots import plot_recommendation
+
+    specs: list[tuple[Figure, Draw, int]] = []
+    for name, rec in extra.items():
+        specs.append(
+            (
+                Figure(
+                    name,
+                    f"Recommendation ({name})",
+                    "Validation loss per lr after each successive-halving round (darker: "
+                    "longer horizon; open markers: dropped), the recommended lr (line) and "
+                    f"its interval (band). {_describe(rec)}.",
+                ),
+                lambda ax, r=rec: plot_recommendation(r, ax),
+                1,
+            )
+        )
+    return specs

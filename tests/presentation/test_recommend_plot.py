@@ -1,0 +1,77 @@
+"""Recommendation.plot and the report's recommendation section (hand-made evidence)."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import pytest
+from presentation_helpers import make_recommendation
+
+
+def _gids(ax):
+    return {a.get_gid() for a in ax.get_children() if a.get_gid()}
+
+
+def test_plot_draws_rounds_choice_interval_and_extrapolation():
+    rec = make_recommendation()
+    fig, ax = plt.subplots()
+    assert rec.plot(ax=ax) is ax
+    gids = _gids(ax)
+    assert {"round:0", "round:1", "kept:0", "dropped:0", "replicates:0", "recommended",
+            "interval", "extrapolated"} <= gids  # fmt: skip
+    line = next(a for a in ax.lines if a.get_gid() == "recommended")
+    assert line.get_xdata()[0] == rec.lr
+    # the diverged lr (1.0) is not on the round-0 line; lr 1e-3 and 1.0 were dropped
+    round0 = next(a for a in ax.lines if a.get_gid() == "round:0")
+    assert list(round0.get_xdata()) == [1e-3, 1e-2, 1e-1]
+    dropped = next(a for a in ax.lines if a.get_gid() == "dropped:0")
+    assert list(dropped.get_xdata()) == [1e-3]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts[:2] == ["round 1: 1 ep", "round 2: 2 ep"]  # 10 and 20 steps, 10 an epoch
+
+
+def test_plot_without_a_choice_and_bad_input():
+    rec = make_recommendation(lr=math.nan, ci_low=math.nan, ci_high=math.nan, params={})
+    ax = rec.plot()
+    assert "recommended" not in _gids(ax) and "interval" not in _gids(ax)
+    from lrstats.presentation.recommend_plots import plot_recommendation
+
+    with pytest.raises(TypeError, match="`recommendation` must be a Recommendation"):
+        plot_recommendation(object())
+
+
+def test_report_shows_the_recommendation_beside_the_analysis(frame, tmp_path):
+    from lrstats.inference import analyse
+    from lrstats.presentation.report import write_report
+
+    analysis = analyse(frame, n_resamples=20, rules=["mean"], shapes=[], rng=0)
+    rec = make_recommendation()
+    index = write_report(
+        analysis, tmp_path / "r", formats=["png"], dpi=30, extra={"recommendation": rec}
+    )
+    html = index.read_text()
+    md = (tmp_path / "r" / "index.md").read_text()
+    line = "Recommendation (recommendation): lr = 0.01, interval [0.003, 0.03]"
+    assert line in md and line in html
+    assert (tmp_path / "r" / "figures" / "recommendation.png").exists()
+    table = (tmp_path / "r" / "tables" / "recommendation.csv").read_text()
+    assert table.splitlines()[0].startswith("round,steps,lr,mean")
+    assert len(table.splitlines()) == 1 + len(rec.summary_frame())
+    # bad extra: checked before anything is written
+    with pytest.raises(TypeError, match="`extra` values must be Recommendation"):
+        write_report(analysis, tmp_path / "bad", extra={"x": 1})
+    with pytest.raises(TypeError, match="`extra` must be a mapping"):
+        write_report(analysis, tmp_path / "bad", extra=[rec])
+    with pytest.raises(ValueError, match="`extra` names must differ"):
+        write_report(analysis, tmp_path / "bad", extra={"summary": rec})
+    assert not (tmp_path / "bad").exists()
+
+
+def test_recommendation_frames():
+    rec = make_recommendation()
+    assert len(rec.to_frame()) == 12
+    summary = rec.summary_frame()
+    assert len(summary) == 6 and list(summary["round"]) == [0, 0, 0, 0, 1, 1]
+    assert summary.loc[summary["lr"] == 1e-2, "mean"].tolist() == pytest.approx([1.05, 0.525])
