@@ -27,6 +27,7 @@ from lrstats.keras._plan import (
 )
 from lrstats.keras._sampler import DivergenceWarning
 from lrstats.keras._sampler import _prebuild_loss as prebuild_loss
+from lrstats.keras._sampler import _to_tensors as pool_tensors
 from lrstats.keras._state import StateSnapshot, settable_learning_rate
 from lrstats.keras._verify import own_train_step, real_step, trajectory_matches_real
 
@@ -453,21 +454,8 @@ def _provenance(
 
 # ----------------------------------------------------------------------------- the work
 def _to_tensors(pool: DataPool | None):
-    if pool is None:
-        return None, None, None
-
-    def convert(array):
-        dtype = keras.config.floatx() if np.issubdtype(array.dtype, np.floating) else None
-        return tf.convert_to_tensor(array, dtype=dtype)
-
-    x = tf.nest.map_structure(convert, pool.x)
-    y = None if pool.y is None else tf.nest.map_structure(convert, pool.y)
-    w = (
-        None
-        if pool.sample_weight is None
-        else tf.convert_to_tensor(pool.sample_weight, keras.config.floatx())
-    )
-    return x, y, w
+    """The pool as ``(x, y, sample_weight)`` tensors, as the sampler converts it."""
+    return (None, None, None) if pool is None else pool_tensors(pool)
 
 
 def _progress_bar(progress: bool, total: int):

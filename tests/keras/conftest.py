@@ -189,6 +189,8 @@ def build_kind(kind: str, *, seed: int = 0):
       kernel), Adam;
     - ``"loss_scale"``: momentum SGD wrapped in a ``LossScaleOptimizer`` (dynamic scale);
     - ``"constraint"``: a ``MaxNorm`` kernel constraint (applied after every step), SGD;
+    - ``"accumulation"``: Adam with ``gradient_accumulation_steps=2`` (weights move every
+      second step);
     - ``"train_step"``: :class:`PenalizedStep`, momentum SGD;
     - ``"activity"``: an ``activity_regularizer`` (a loss added in ``call``), Adam;
     - ``"bn_dropout"``: Dense -> BatchNormalization -> Dropout(0.5), Adam.
@@ -207,6 +209,9 @@ def build_kind(kind: str, *, seed: int = 0):
             keras.layers.Dense(HIDDEN, kernel_constraint=keras.constraints.MaxNorm(0.6), **hidden)
         ]
         optimizer = keras.optimizers.SGD(0.05)
+    elif kind == "accumulation":
+        body = [keras.layers.Dense(HIDDEN, **hidden)]
+        optimizer = keras.optimizers.Adam(1e-3, gradient_accumulation_steps=2)
     elif kind == "train_step":
         body = [keras.layers.Dense(HIDDEN, **hidden)]
         optimizer = keras.optimizers.SGD(0.05, momentum=0.9)

@@ -287,6 +287,7 @@ KINDS = [
     ("spectral", "exact", "writes trainable weights"),  # found by the real-step check
     ("loss_scale", "exact", "LossScaleOptimizer"),
     ("constraint", "exact", "constraint"),
+    ("accumulation", "exact", "gradient_accumulation_steps=2"),
     ("train_step", "exact", "overrides train_step (PenalizedStep.train_step)"),
 ]
 
