@@ -128,3 +128,38 @@ def applied_steps(optimizer: Any) -> int:
     ``(_iterations + 1) % steps``.
     """
     return int(optimizer._iterations.numpy()) if optimizer.built else 0
+
+
+def uses_weight_decay(optimizer: Any, variable: Any) -> bool:
+    """Whether ``optimizer`` decays ``variable``: ``BaseOptimizer._use_weight_decay`` (3.15.1).
+
+    Honours ``exclude_from_weight_decay`` (variables and name patterns); the lookahead
+    engine asks it about the real variable behind each stacked copy.
+    """
+    return bool(optimizer._use_weight_decay(variable))
+
+
+def replace_update_step(optimizer: Any, update_step: Callable[[Any, Any, Any], Any]) -> None:
+    """Replace ``update_step(gradient, variable, learning_rate)`` on one optimizer object.
+
+    ``BaseOptimizer.apply`` calls ``self.update_step`` per variable with the scalar lr
+    (``_iterations``-dependent schedules already evaluated) (Keras 3.15.1). ``object.__setattr__``
+    bypasses the tracker; used on lrstats' own batched clone only, never on the user's optimizer.
+    """
+    object.__setattr__(optimizer, "update_step", update_step)
+
+
+def replace_weight_decay(optimizer: Any, apply_weight_decay: Callable[[list[Any]], None]) -> None:
+    """Replace ``BaseOptimizer._apply_weight_decay(variables)`` on one optimizer object.
+
+    ``apply`` calls it after clipping and before ``update_step``, with the scalar lr read
+    inside (Keras 3.15.1); the lookahead engine's clone decays each member at its own lr.
+    Never used on the user's optimizer.
+    """
+    object.__setattr__(optimizer, "_apply_weight_decay", apply_weight_decay)
+
+
+def has_constraint(variable: Any) -> bool:
+    """Whether ``optimizer.apply`` projects ``variable`` after the step (``Variable.constraint``,
+    public; applied per variable by ``BaseOptimizer._apply_constraints``, Keras 3.15.1)."""
+    return getattr(variable, "constraint", None) is not None

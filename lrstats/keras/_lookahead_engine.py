@@ -19,13 +19,14 @@ each member's own gradient), then one ``apply`` of the clone for all members. ``
 this in a ``tf.while_loop`` (plain graph); ``evaluate`` gives every member's validation loss.
 
 The batched clone is trusted only after :mod:`lrstats.keras.lookahead` has checked it
-against real steps of the real optimizer; :func:`real_step` is that real step.
+against real steps of the real optimizer
+(:func:`lrstats.keras._verify.trajectory_matches_real`).
 
-Keras private attributes used here: ``optimizer._learning_rate`` (to leave the lr variable
-out when pairing the clone's variables with the real ones), ``optimizer._use_weight_decay``
-(read on the real optimizer) and ``update_step`` / ``_apply_weight_decay`` replaced on the
-clone instance (never on the real optimizer); ``model._flatten_layers`` in ``lookahead.py``
-(memory estimate only).
+Keras private attributes are reached only through :mod:`lrstats.keras._keras_private`:
+the lr slot (left out when pairing the clone's variables with the real ones), whether a
+variable is weight-decayed, ``update_step`` / ``_apply_weight_decay`` replaced on the
+clone instance (never on the real optimizer), ``_call_has_training_arg`` and the losses
+of a stateless forward pass (``add_loss``, ``activity_regularizer``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,17 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+
+from lrstats.keras._keras_private import (
+    call_has_training_arg,
+    compiled_loss,
+    has_constraint,
+    learning_rate_slot,
+    losses_override,
+    replace_update_step,
+    replace_weight_decay,
+    uses_weight_decay,
+)
 
 
 class _QuietRetracing(logging.Filter):
@@ -70,6 +82,7 @@ class TrajectoryEngine:
         # Was the clone checked against real steps of the real optimizer? (None: not yet.)
         # Structural, so checked once per engine.
         self.verified: bool | None = None
+        self.verified_reason: str | None = None
         floatx = keras.config.floatx()
         self.weights = [
             keras.Variable(
@@ -98,6 +111,16 @@ class TrajectoryEngine:
     # -- the optimizer clone -----------------------------------------------------------
     def _build_clone(self) -> None:
         optimizer = self.optimizer
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            raise UnsupportedOptimizer(
+                "LossScaleOptimizer: the step depends on the dynamic loss scale "
+                "(skipped on non-finite gradients)"
+            )
+        for variable in self.model.trainable_variables:
+            if has_constraint(variable):
+                raise UnsupportedOptimizer(
+                    f"variable {variable.path} has a constraint, applied after the step"
+                )
         try:
             config = dict(optimizer.get_config())
             config["learning_rate"] = 1.0
@@ -107,8 +130,8 @@ class TrajectoryEngine:
             raise UnsupportedOptimizer(
                 f"cannot clone {type(optimizer).__name__}: {error}"
             ) from error
-        real = [v for v in optimizer.variables if v is not optimizer._learning_rate]
-        cloned = [v for v in clone.variables if v is not clone._learning_rate]
+        real = [v for v in optimizer.variables if v is not learning_rate_slot(optimizer)]
+        cloned = [v for v in clone.variables if v is not learning_rate_slot(clone)]
         if len(real) != len(cloned):
             raise UnsupportedOptimizer("optimizer variables do not pair up")
         pairs = []
@@ -143,15 +166,15 @@ class TrajectoryEngine:
                 return
             for variable in variables:
                 original = originals.get(id(variable))
-                if original is None or not optimizer._use_weight_decay(original):
+                if original is None or not uses_weight_decay(optimizer, original):
                     continue
                 rate = tf.cast(member_rate(variable), variable.dtype)
                 decay = tf.cast(clone.weight_decay, variable.dtype)
                 variable.assign(variable - variable * decay * rate)
 
         # Instance attributes on the clone we own; the real optimizer is never patched.
-        object.__setattr__(clone, "update_step", per_member_update_step)
-        object.__setattr__(clone, "_apply_weight_decay", per_member_weight_decay)
+        replace_update_step(clone, per_member_update_step)
+        replace_weight_decay(clone, per_member_weight_decay)
         self.clone = clone
 
     # -- loading and reading member state (eager) ----------------------------------------
@@ -178,21 +201,25 @@ class TrajectoryEngine:
         rows carry no member axis: one copy is shared by the whole group)."""
         model = self.model
         metric_values = [v.value for v in model.metrics_variables]
+        kwargs = {"training": training} if call_has_training_arg(model) else {}
 
         def one(e):
-            y_pred, new_states = model.stateless_call(
-                e["weights"], e["states"], x, training=training
+            # losses added in the forward pass (add_loss, activity_regularizer) reach
+            # compute_loss as in Keras' own stateless trainer
+            y_pred, new_states, added = model.stateless_call(
+                e["weights"], e["states"], x, return_losses=True, **kwargs
             )
-            loss, _ = model.stateless_compute_loss(
-                e["weights"],
-                new_states,
-                metric_values,
-                x,
-                y,
-                y_pred,
-                sample_weight,
-                training=training,
-            )
+            with losses_override(model, added):
+                loss, _ = model.stateless_compute_loss(
+                    e["weights"],
+                    new_states,
+                    metric_values,
+                    x,
+                    y,
+                    y_pred,
+                    sample_weight,
+                    training=training,
+                )
             return tf.cast(loss, tf.float32), list(new_states)
 
         return tf.vectorized_map(one, {"weights": weights, "states": states})
@@ -303,7 +330,21 @@ def get_engine(model: Any, n_groups: int, group_size: int) -> TrajectoryEngine:
     tracing. Raises :class:`UnsupportedOptimizer` when the optimizer cannot be cloned."""
     cache = _ENGINES.setdefault(model, {})
     config = {k: v for k, v in model.optimizer.get_config().items() if k != "learning_rate"}
-    key = (id(model.optimizer), repr(sorted(config.items())), n_groups, group_size)
+    # keyed on everything the traced program depends on (issue 12): the compiled loss (a
+    # new object on every compile), the optimizer and its config, and every variable's
+    # identity, shape and dtype (freezing a layer changes the trainable set)
+    variables = tuple(
+        (id(v), tuple(v.shape), str(v.dtype), v.trainable)
+        for v in [*model.trainable_variables, *model.non_trainable_variables]
+    )
+    key = (
+        id(compiled_loss(model)),
+        id(model.optimizer),
+        repr(sorted(config.items())),
+        variables,
+        n_groups,
+        group_size,
+    )
     engine = cache.get(key)
     if engine is None or engine.optimizer is not model.optimizer:
         engine = TrajectoryEngine(model, n_groups, group_size)
@@ -311,33 +352,10 @@ def get_engine(model: Any, n_groups: int, group_size: int) -> TrajectoryEngine:
     return engine
 
 
-# ----------------------------------------------------------------------------- real steps
-def loss_and_gradients(model: Any, x: Any, y: Any, sample_weight: Any):
-    """What Keras' own ``train_step`` computes before it applies the gradients."""
-    with tf.GradientTape() as tape:
-        y_pred = model(x, training=True)
-        loss = model.compute_loss(
-            x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
-        )
-        scaled = model.optimizer.scale_loss(loss)
-    grads = tape.gradient(scaled, model.trainable_variables)
-    grads = [
-        tf.zeros_like(v) if g is None else g
-        for g, v in zip(grads, model.trainable_variables, strict=True)
-    ]
-    return loss, grads
-
-
-def real_step(model: Any, x: Any, y: Any, sample_weight: Any) -> tf.Tensor:
-    """One real training step of the model's own optimizer on the live variables; the loss
-    on the batch before the step (as ``train_on_batch`` returns it)."""
-    loss, grads = loss_and_gradients(model, x, y, sample_weight)
-    model.optimizer.apply(grads, model.trainable_variables)
-    return tf.cast(loss, tf.float32)
-
-
+# ----------------------------------------------------------------------------- live loss
 def live_loss(model: Any, x: Any, y: Any, sample_weight: Any) -> tf.Tensor:
     """The compiled loss at the live weights in inference mode (as ``evaluate`` gives it)."""
-    y_pred = model(x, training=False)
+    kwargs = {"training": False} if call_has_training_arg(model) else {}
+    y_pred = model(x, **kwargs)
     loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
     return tf.cast(loss, tf.float32)

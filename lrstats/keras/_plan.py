@@ -102,8 +102,16 @@ def warn_about_model(model: Any) -> None:
             )
 
 
-def replicate_ids(replicates: Any, n_lrs: int) -> np.ndarray:
-    """The replicate ids asked for, refused up front when the frame would not fit in memory."""
+def replicate_ids(
+    replicates: Any, n_lrs: int, *, minimum: int = 2, rows_per_member: int = 1, row_bytes: int = 32
+) -> np.ndarray:
+    """The replicate ids asked for, refused up front when the frame would not fit in memory.
+
+    ``minimum`` is the least count an integer may give (``sample_deltas`` needs 2 for its
+    paired statistics; ``sample_trajectories`` accepts 1). Each (replicate, lr) member
+    gives ``rows_per_member`` rows of ``row_bytes`` bytes (the lookahead frame has one
+    row per step).
+    """
     if isinstance(replicates, range):
         if len(replicates) < 1:
             raise ValueError(
@@ -116,14 +124,14 @@ def replicate_ids(replicates: Any, n_lrs: int) -> np.ndarray:
             )
         if replicates.start < 0:
             raise ValueError(f"`replicates` ids must be >= 0. Received: replicates={replicates!r}")
-        check_frame_size(len(replicates), n_lrs)
+        check_frame_size(len(replicates), n_lrs, rows_per_member, row_bytes)
         return np.asarray(replicates, dtype=np.int64)
     if isinstance(replicates, numbers.Integral) and not isinstance(replicates, bool):
-        count = check_int(replicates, "replicates", minimum=2)
-        check_frame_size(count, n_lrs)
+        count = check_int(replicates, "replicates", minimum=minimum)
+        check_frame_size(count, n_lrs, rows_per_member, row_bytes)
         return np.arange(count, dtype=np.int64)
     raise TypeError(
-        "`replicates` must be an integer >= 2 or a range of replicate ids. "
+        f"`replicates` must be an integer >= {minimum} or a range of replicate ids. "
         f"Received: replicates={replicates!r}"
     )
 
@@ -136,13 +144,16 @@ def check_lr_types(lrs: Any) -> None:
         raise TypeError(f"`lrs` must be real numbers, not booleans. Received: lrs={lrs!r}")
 
 
-def check_frame_size(n_replicates: int, n_lrs: int) -> None:
+def check_frame_size(
+    n_replicates: int, n_lrs: int, rows_per_member: int = 1, row_bytes: int = 32
+) -> None:
     """Refuse a frame that would not fit in memory, before any work."""
-    rows = n_replicates * n_lrs
-    if rows * 32 > MAX_FRAME_BYTES:
+    rows = n_replicates * n_lrs * rows_per_member
+    per = f" x {rows_per_member} steps" if rows_per_member > 1 else ""
+    if rows * row_bytes > MAX_FRAME_BYTES:
         raise ValueError(
-            f"`replicates` is too large: {n_replicates} replicates x {n_lrs} lrs = {rows} rows "
-            f"({rows * 32 / 2**30:.1f} GiB) exceed the {MAX_FRAME_BYTES / 2**30:.0f} GiB bound "
+            f"`replicates` is too large: {n_replicates} replicates x {n_lrs} lrs{per} = {rows} "
+            f"rows ({rows * row_bytes / 2**30:.1f} GiB) exceed the {MAX_FRAME_BYTES / 2**30:.0f} GiB bound "
             "of one call. Run shards with replicates=range(start, stop) and concatenate them. "
             f"Received: replicates={n_replicates}"
         )
@@ -212,7 +223,7 @@ def replicate_draws(
 
 
 # ----------------------------------------------------------------------------- chunking
-def _activation_width(model: Any) -> int:
+def activation_width(model: Any) -> int:
     """Numbers of activations per input row (sum of layer outputs), estimated."""
     total = 0
     try:
@@ -241,7 +252,7 @@ def auto_chunks(
     computed with the same shapes whatever the chunk.
     """
     n_params = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-    per_lr = 4 * (3 * n_params + 3 * batch_size * _activation_width(model))
+    per_lr = 4 * (3 * n_params + 3 * batch_size * activation_width(model))
     lr_chunk = int(min(n_lrs, max(1, (MEMORY_BUDGET_BYTES // 2) // per_lr)))
     per_replicate = 4 * (10 * n_params + 2 * batch_size * row_width)
     most = int(min(MAX_AUTO_CHUNK, max(1, (MEMORY_BUDGET_BYTES // 2) // per_replicate)))

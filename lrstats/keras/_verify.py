@@ -11,6 +11,7 @@ layers draw from the replicate's seeds, the same as in the batched engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,17 +32,28 @@ CHECK_STEP_RTOL = 0.05
 CHECK_WEIGHT_RTOL = 1e-6
 
 
-def close(got: np.ndarray, expected: np.ndarray, start: np.ndarray) -> bool:
+def close(
+    got: np.ndarray,
+    expected: np.ndarray,
+    start: np.ndarray,
+    *,
+    step_rtol: float = CHECK_STEP_RTOL,
+    same_finite: bool = False,
+) -> bool:
     """``got`` matches ``expected`` (weights after a step from ``start``), ignoring non-finite.
 
-    Elementwise: ``|got - expected| <= CHECK_STEP_RTOL |expected - start| +
-    CHECK_WEIGHT_RTOL max|start|``.
+    Elementwise: ``|got - expected| <= step_rtol |expected - start| +
+    CHECK_WEIGHT_RTOL max|start|``. With ``same_finite``, ``got`` must also be non-finite
+    exactly where ``expected`` is (several steps: a member that diverged for real must
+    have diverged in the clone too).
     """
     got, expected = np.asarray(got), np.asarray(expected)
     start = np.broadcast_to(np.asarray(start), expected.shape)
+    if same_finite and not np.array_equal(np.isfinite(got), np.isfinite(expected)):
+        return False
     finite = np.isfinite(got) & np.isfinite(expected)
     tolerance = (
-        CHECK_STEP_RTOL * np.abs(expected - start)
+        step_rtol * np.abs(expected - start)
         + CHECK_WEIGHT_RTOL * float(np.max(np.abs(start), initial=0.0))
         + 1e-30
     )
@@ -54,24 +66,70 @@ def _set_seeds(model: Any, engine: BatchedEngine, seeds: Any) -> None:
         variables[position].assign(tf.cast(seeds[j], variables[position].dtype))
 
 
-def real_gradients(model: Any, engine: BatchedEngine, x: Any, y: Any, w: Any, seeds: Any) -> list:
+def loss_and_gradients(model: Any, x: Any, y: Any, w: Any) -> tuple[Any, list]:
     """The forward pass and gradient of Keras' ``train_step`` on the live model.
 
-    Writes what the forward pass writes (the caller restores). Gradients keep the type
-    TensorFlow gives them (``IndexedSlices`` for embedding lookups) and are those of the
-    scaled loss, as ``optimizer.apply`` expects.
+    The loss (unscaled, what ``train_on_batch`` reports) and the gradients of the scaled
+    loss, as ``optimizer.apply`` expects them. Writes what the forward pass writes (the
+    caller restores). Gradients keep the type TensorFlow gives them (``IndexedSlices``
+    for embedding lookups). Shared by the one-step sampler and the lookahead engine.
     """
-    _set_seeds(model, engine, seeds)
     with tf.GradientTape() as tape:
         kwargs = {"training": True} if call_has_training_arg(model) else {}
         y_pred = model(x, **kwargs)
         loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=w, training=True)
-        loss = model.optimizer.scale_loss(loss)
-    grads = tape.gradient(loss, model.trainable_variables)
-    return [
+        scaled = model.optimizer.scale_loss(loss)
+    grads = tape.gradient(scaled, model.trainable_variables)
+    return loss, [
         tf.zeros_like(v) if g is None else g
         for g, v in zip(grads, model.trainable_variables, strict=True)
     ]
+
+
+def real_gradients(model: Any, engine: BatchedEngine, x: Any, y: Any, w: Any, seeds: Any) -> list:
+    """:func:`loss_and_gradients` with the stochastic layers drawing from ``seeds``."""
+    _set_seeds(model, engine, seeds)
+    return loss_and_gradients(model, x, y, w)[1]
+
+
+def real_step(model: Any, x: Any, y: Any, w: Any) -> Any:
+    """One real training step of the model's own optimizer on the live variables (Keras'
+    ``train_step`` without the metrics); the loss before the step, as ``train_on_batch``
+    returns it."""
+    loss, grads = loss_and_gradients(model, x, y, w)
+    model.optimizer.apply(grads, model.trainable_variables)
+    return tf.cast(loss, tf.float32)
+
+
+def own_train_step(model: Any, x: Any, y: Any, w: Any) -> Any:
+    """One step of the model's own (possibly overridden) ``train_step``, as ``train_on_batch``
+    takes it after ``reset_metrics()`` (the caller resets): the ``"loss"`` it reports."""
+    logs = model.train_step((x, y, w))
+    if not isinstance(logs, dict) or "loss" not in logs:
+        raise ValueError(
+            "`model.train_step` must return a dict of logs with a 'loss' entry, as Keras' "
+            "own does. Received: "
+            f"{type(logs).__name__ if not isinstance(logs, dict) else sorted(logs)}"
+        )
+    return tf.cast(logs["loss"], tf.float32)
+
+
+def step_mismatch(model: Any, weights_before: list, real_grads: list) -> str | None:
+    """Why no batched clone can reproduce this real step (``None``: nothing structural).
+
+    Checked on the gradients and weights after one real training forward pass: sparse
+    gradients step differently from the dense ones a clone computes, and a forward pass
+    that writes trainable weights (``SpectralNormalization``) moves the step's start.
+    """
+    if any(isinstance(g, tf.IndexedSlices) for g in real_grads):
+        return "sparse (IndexedSlices) gradients, e.g. from an Embedding"
+    forward_weights = [v.numpy() for v in model.trainable_variables]
+    if not all(
+        np.array_equal(a, b, equal_nan=True)
+        for a, b in zip(weights_before, forward_weights, strict=True)
+    ):
+        return "the training forward pass writes trainable weights (e.g. SpectralNormalization)"
+    return None
 
 
 def _real_step(model, lr_variable, grads_one, lr) -> list[np.ndarray]:
@@ -133,17 +191,9 @@ def clone_matches_real(
     x, y, w = _replicate_rows(engine, pool, grad_index[i])
     try:
         real_grads = real_gradients(model, engine, x, y, w, seeds[i])
-        if any(isinstance(g, tf.IndexedSlices) for g in real_grads):
-            return Verdict(False, "sparse (IndexedSlices) gradients, e.g. from an Embedding")
-        forward_weights = [v.numpy() for v in model.trainable_variables]
-        if not all(
-            np.array_equal(a, b, equal_nan=True)
-            for a, b in zip(weights, forward_weights, strict=True)
-        ):
-            return Verdict(
-                False,
-                "the training forward pass writes trainable weights (e.g. SpectralNormalization)",
-            )
+        reason = step_mismatch(model, weights, real_grads)
+        if reason is not None:
+            return Verdict(False, reason)
         seed_positions = set(engine.seed_positions)
         for position, variable in enumerate(model.non_trainable_variables):
             if position in seed_positions:
@@ -229,3 +279,52 @@ def exact_post(
         finally:
             snapshot.restore()
     return out
+
+
+def trajectory_matches_real(
+    model: Any,
+    snapshot: StateSnapshot,
+    lr_variable: Any,
+    lr: float,
+    batches: list,
+    got_losses: np.ndarray,
+    got_weights: list,
+    *,
+    loss_rtol: float,
+    step_rtol: float,
+    step: Callable[[Any, Any, Any, Any], Any] = real_step,
+) -> Verdict:
+    """Real training steps of one member against the batched clone after the same steps.
+
+    The multi-step counterpart of :func:`clone_matches_real` (``sample_trajectories``):
+    from the snapshot's state, ``len(batches)`` real steps at ``lr`` on the member's
+    minibatches ``(x, y, sample_weight)``; the clone's losses must match the real ones
+    within ``loss_rtol`` (relative), its weights the real weights by :func:`close` with
+    ``step_rtol`` (non-finite in the same places). The first batch's forward pass and
+    gradient are first checked by :func:`step_mismatch`. ``step(model, x, y, w)`` is the
+    real step (:func:`real_step`). The caller restores the state.
+    """
+    snapshot.restore()
+    start = [np.array(v.numpy()) for v in model.trainable_variables]
+    _, grads = loss_and_gradients(model, *batches[0])
+    reason = step_mismatch(model, start, grads)
+    snapshot.restore()
+    if reason is not None:
+        return Verdict(False, reason)
+    lr_variable.assign(lr)
+    real_losses = np.array([float(step(model, x, y, w)) for x, y, w in batches])
+    got = np.asarray(got_losses, dtype=np.float64)
+    finite = np.isfinite(real_losses)
+    mismatch = Verdict(
+        False,
+        f"the batched optimizer clone does not match {len(batches)} real steps at lr={lr:.3g}",
+    )
+    if not np.array_equal(finite, np.isfinite(got)):
+        return mismatch
+    scale = np.abs(real_losses[finite]) + 1e-30
+    if np.any(np.abs(got[finite] - real_losses[finite]) > loss_rtol * scale):
+        return mismatch
+    for stacked, variable, w0 in zip(got_weights, model.trainable_variables, start, strict=True):
+        if not close(stacked, variable.numpy(), w0, step_rtol=step_rtol, same_finite=True):
+            return mismatch
+    return Verdict(True, None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import platform
 import warnings
 from dataclasses import dataclass
@@ -17,14 +16,20 @@ from lrstats._streams import check_seed, seed_sequence
 from lrstats._validation import check_int, check_lrs, check_real
 from lrstats._version import __version__
 from lrstats.keras._data import DataPool, leaves, prepare_data
-from lrstats.keras._lookahead_engine import (
-    UnsupportedOptimizer,
-    get_engine,
-    live_loss,
-    real_step,
+from lrstats.keras._keras_private import has_constraint, overridden_train_step
+from lrstats.keras._lookahead_engine import UnsupportedOptimizer, get_engine, live_loss
+from lrstats.keras._plan import (
+    activation_width,
+    check_data_fits_model,
+    check_lr_types,
+    check_model,
+    replicate_ids,
 )
 from lrstats.keras._sampler import DivergenceWarning
+from lrstats.keras._sampler import _prebuild_loss as prebuild_loss
+from lrstats.keras._sampler import _to_tensors as pool_tensors
 from lrstats.keras._state import StateSnapshot, settable_learning_rate
+from lrstats.keras._verify import own_train_step, real_step, trajectory_matches_real
 
 __all__ = ["sample_trajectories"]
 
@@ -63,59 +68,6 @@ class _Plan:
 
 
 # ----------------------------------------------------------------------------- validation
-def _check_model(model: Any) -> None:
-    if not isinstance(model, keras.Model):
-        raise TypeError(
-            f"`model` must be a keras.Model. Received: model of type {type(model).__name__}"
-        )
-    if not model.built or not model.trainable_variables:
-        raise ValueError(
-            "`model` must be built (call it on data or give it an Input) and have trainable "
-            f"weights. Received: model={model.name!r} (built={model.built})"
-        )
-    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
-        raise ValueError(
-            "`model` must be compiled with an optimizer and a loss (model.compile(optimizer=..., "
-            f"loss=...)). Received: model={model.name!r} with optimizer="
-            f"{getattr(model, 'optimizer', None)!r}"
-        )
-    if (
-        getattr(model, "_compile_loss", None) is None
-        and type(model).compute_loss is keras.Model.compute_loss
-    ):
-        raise ValueError(
-            f"`model` must be compiled with a loss. Received: model={model.name!r} compiled without one"
-        )
-    if type(model).train_step is not keras.Model.train_step:
-        raise ValueError(
-            "`model` must use Keras' own training step: sample_trajectories reproduces "
-            "`Model.train_step` (forward pass, compiled loss, one optimizer step) and cannot "
-            f"match an override. Received: model of type {type(model).__name__} overriding "
-            "train_step"
-        )
-
-
-def _replicate_ids(replicates: Any) -> np.ndarray:
-    if isinstance(replicates, range):
-        if len(replicates) < 1:
-            raise ValueError(
-                f"`replicates` must not be an empty range. Received: replicates={replicates!r}"
-            )
-        if replicates.start < 0 or replicates.step < 1:
-            raise ValueError(
-                "`replicates` must be a range of increasing ids >= 0. "
-                f"Received: replicates={replicates!r}"
-            )
-        return np.asarray(replicates, dtype=np.int64)
-    if isinstance(replicates, numbers.Integral) and not isinstance(replicates, bool):
-        count = check_int(replicates, "replicates", minimum=1)
-        return np.arange(count, dtype=np.int64)
-    raise TypeError(
-        "`replicates` must be an integer >= 1 or a range of replicate ids. "
-        f"Received: replicates={replicates!r}"
-    )
-
-
 def _split_validation(
     pool: DataPool, validation_data: Any, validation_split: float, max_rows: int
 ) -> tuple[DataPool, DataPool | None, str]:
@@ -196,22 +148,6 @@ def replicate_batches(entropy: int, replicate: int, n_rows: int, batch_size: int
 
 
 # ----------------------------------------------------------------------------- chunking
-def _activation_width(model: Any) -> int:
-    total = 0
-    try:
-        for layer in model._flatten_layers(include_self=False, recursive=True):
-            output = getattr(layer, "output", None)
-            if output is None:
-                continue
-            for tensor in tf.nest.flatten(output):
-                total += int(np.prod([d or 1 for d in tensor.shape[1:]]))
-    except Exception:
-        total = 0
-    if total == 0:
-        total = max(sum(int(np.prod(v.shape)) for v in model.trainable_variables) // 20, 256)
-    return total
-
-
 def _auto_chunk(model: Any, batch_size: int, n_val: int, row_width: int) -> int:
     """Members per chunk within the working-memory budget.
 
@@ -220,7 +156,7 @@ def _auto_chunk(model: Any, batch_size: int, n_val: int, row_width: int) -> int:
     validation forward pass over every validation row.
     """
     n_params = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-    width = _activation_width(model)
+    width = activation_width(model)
     per_member = 4 * (6 * n_params + batch_size * (3 * width + row_width) + n_val * width)
     return int(min(MAX_AUTO_CHUNK, max(1, MEMORY_BUDGET_BYTES // per_member)))
 
@@ -237,20 +173,30 @@ def _chunk_shape(plan: _Plan) -> tuple[int, int]:
     return -(-plan.replicate_ids.size // n_chunks), group_size
 
 
-def _batched_refusal(optimizer: Any) -> str | None:
+def _batched_refusal(model: Any) -> str | None:
     """Why the batched clone cannot be trusted for the whole run (None: it can be tried).
 
-    These settings act across a whole variable or across steps in ways a few checked steps
-    may not reveal: a norm over the stacked variable would mix members once clipping starts;
-    gradient accumulation and loss scaling change what a step is.
+    The same kinds the one-step sampler sends to its exact path (``docs/sampler.md``),
+    plus those that act across steps in ways a few checked steps may not reveal: a norm
+    over the stacked variable would mix members once clipping starts; gradient
+    accumulation, loss scaling, constraints and an overridden ``train_step`` change what
+    a step is. Sparse gradients and forward passes that write weights are found by the
+    check against real steps (:func:`lrstats.keras._verify.step_mismatch`).
     """
+    name = overridden_train_step(model)
+    if name is not None:
+        return f"the model overrides train_step ({name}): its own step is run"
+    optimizer = model.optimizer
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return "LossScaleOptimizer"
+        return "LossScaleOptimizer: the step depends on the dynamic loss scale"
     for name in ("clipnorm", "global_clipnorm", "gradient_accumulation_steps"):
         if getattr(optimizer, name, None):
-            return name
+            return f"{name}={getattr(optimizer, name)!r} acts across members or steps"
     if getattr(optimizer, "loss_scale_factor", None):
         return "loss_scale_factor"
+    for variable in model.trainable_variables:
+        if has_constraint(variable):
+            return f"variable {variable.path} has a constraint, applied after the step"
     return None
 
 
@@ -337,7 +283,8 @@ def sample_trajectories(
         provenance: ``sampler``, ``seed``, ``steps``, ``batch_size``, ``eval_steps``,
         ``validation`` (``"validation_data"``, ``"validation_split"`` or ``"none"``),
         ``n_train_rows``, ``n_validation_rows``, ``initial_val_loss``, ``optimizer``,
-        ``optimizer_config``, ``path``, ``chunk_size``, ``versions``, ...
+        ``optimizer_config``, ``path``, ``exact_path_reason``, ``chunk_size``,
+        ``versions``, ...
 
     Notes
     -----
@@ -345,7 +292,7 @@ def sample_trajectories(
     fresh order of the training rows each epoch and takes consecutive batches of
     ``batch_size`` rows; the last incomplete batch of an epoch is skipped.
 
-    *Batched path.* All members of a chunk train at once in one compiled program (XLA):
+    *Batched path.* All members of a chunk train at once in one compiled program:
     stacked copies of the weights, non-trainable state and optimizer slots, a
     ``tf.vectorized_map`` of ``model.stateless_call`` over the members, and a clone of the
     model's optimizer (same class and config) that applies each member's own learning
@@ -353,10 +300,16 @@ def sample_trajectories(
     (smallest, median and largest lr) are compared with real steps of the model's own
     optimizer on the live model (restored afterwards): weights must agree within 1% of the
     distance they moved (plus 1e-6 of the largest weight) and losses within 1e-4 relative;
-    the verdict is cached per model and optimizer configuration. Otherwise, and for
-    optimizers that clip by norm, accumulate gradients or scale the loss, the *exact path*
-    runs: real steps of the real optimizer, member after member, restoring the state
-    between members. ``attrs["path"]`` says which ran.
+    the verdict is cached per compiled loss, optimizer configuration and set of variables.
+    The same real step detects sparse (``IndexedSlices``) gradients and forward passes that
+    write weights (``SpectralNormalization``). Otherwise, and for what the batched program
+    cannot reproduce (``LossScaleOptimizer`` / ``mixed_float16``, ``clipnorm``,
+    ``global_clipnorm``, ``gradient_accumulation_steps``, ``loss_scale_factor``,
+    variables with a ``constraint``, an overridden ``train_step``), the *exact path* runs:
+    real steps, member after member, restoring the state between members; an overridden
+    ``train_step`` is itself run, as ``train_on_batch`` runs it (its ``"loss"`` log is the
+    ``loss`` column). ``attrs["path"]`` says which path ran and
+    ``attrs["exact_path_reason"]`` why; ``docs/lookahead.md`` has the support table.
 
     A member whose loss diverges keeps going with inf/NaN values, which are data; the
     other members are unaffected (a :class:`DivergenceWarning` says how many). Afterwards
@@ -372,10 +325,12 @@ def sample_trajectories(
     ...                             validation_split=0.2)  # doctest: +SKIP
     """
     # ---- validate everything before touching any state
-    _check_model(model)
+    check_model(model)
+    check_lr_types(lrs)
     grid = np.sort(check_lrs(lrs))
-    replicate_ids = _replicate_ids(replicates)
     steps = check_int(steps, "steps", minimum=1)
+    # one frame row per (replicate, lr, step): lr, replicate, step, loss, val_loss
+    ids = replicate_ids(replicates, grid.size, minimum=1, rows_per_member=steps, row_bytes=40)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     validation_split = check_real(
         validation_split, "validation_split", low=0.0, high=1.0, high_inclusive=False
@@ -394,6 +349,15 @@ def sample_trajectories(
             f"`batch_size` must be <= the number of training rows ({train.n_rows}). "
             f"Received: batch_size={batch_size}"
         )
+    check_data_fits_model(model, train)
+    if val is not None:
+        check_data_fits_model(model, val)
+    train_t = _to_tensors(train)
+    val_t = _to_tensors(val)
+    # target shapes checked and the compiled loss built outside any trace (as the sampler does)
+    prebuild_loss(model, train_t, batch_size, train.y)
+    if val is not None:
+        prebuild_loss(model, val_t, min(batch_size, val.n_rows), val.y)
 
     optimizer = model.optimizer
     if not optimizer.built:
@@ -404,7 +368,7 @@ def sample_trajectories(
     chunk = chunk_size or _auto_chunk(model, batch_size, n_val, row_width)
     plan = _Plan(
         grid=grid,
-        replicate_ids=replicate_ids,
+        replicate_ids=ids,
         steps=steps,
         batch_size=batch_size,
         entropy=entropy,
@@ -416,7 +380,9 @@ def sample_trajectories(
     )
     snapshot = StateSnapshot(model)
     try:
-        losses, val_losses, initial_val, path = _run(model, train, val, plan, snapshot, progress)
+        losses, val_losses, initial_val, path, reason = _run(
+            model, train_t, val_t, plan, snapshot, progress
+        )
     finally:
         snapshot.restore()
 
@@ -431,21 +397,23 @@ def sample_trajectories(
             DivergenceWarning,
             stacklevel=2,
         )
-    n_rep, n_lr = replicate_ids.size, grid.size
+    n_rep, n_lr = ids.size, grid.size
     columns = {
         "lr": np.tile(np.repeat(grid, steps), n_rep),
-        "replicate": np.repeat(replicate_ids, n_lr * steps),
+        "replicate": np.repeat(ids, n_lr * steps),
         "step": np.tile(np.arange(1, steps + 1, dtype=np.int64), n_rep * n_lr),
         "loss": losses.astype(np.float64).ravel(),
     }
     if val is not None:
         columns["val_loss"] = val_losses.astype(np.float64).ravel()
     frame = pd.DataFrame(columns)
-    frame.attrs.update(_provenance(model, plan, path, initial_val))
+    frame.attrs.update(_provenance(model, plan, path, reason, initial_val))
     return frame
 
 
-def _provenance(model: Any, plan: _Plan, path: str, initial_val: float | None) -> dict:
+def _provenance(
+    model: Any, plan: _Plan, path: str, reason: str | None, initial_val: float | None
+) -> dict:
     optimizer = model.optimizer
     config = {}
     for key, value in optimizer.get_config().items():
@@ -472,6 +440,7 @@ def _provenance(model: Any, plan: _Plan, path: str, initial_val: float | None) -
         "model": model.name,
         "n_parameters": int(sum(int(np.prod(v.shape)) for v in model.trainable_variables)),
         "path": path,
+        "exact_path_reason": reason,
         "chunk_size": int(np.prod(_chunk_shape(plan))),
         "versions": {
             "lrstats": __version__,
@@ -485,33 +454,8 @@ def _provenance(model: Any, plan: _Plan, path: str, initial_val: float | None) -
 
 # ----------------------------------------------------------------------------- the work
 def _to_tensors(pool: DataPool | None):
-    if pool is None:
-        return None, None, None
-
-    def convert(array):
-        dtype = keras.config.floatx() if np.issubdtype(array.dtype, np.floating) else None
-        return tf.convert_to_tensor(array, dtype=dtype)
-
-    x = tf.nest.map_structure(convert, pool.x)
-    y = None if pool.y is None else tf.nest.map_structure(convert, pool.y)
-    w = (
-        None
-        if pool.sample_weight is None
-        else tf.convert_to_tensor(pool.sample_weight, keras.config.floatx())
-    )
-    return x, y, w
-
-
-def _prebuild_loss(model: Any, pool_x, pool_y, pool_w) -> None:
-    """Build the compiled loss outside any trace, without changing any state."""
-    take = lambda t: t[:2]  # noqa: E731
-    x = tf.nest.map_structure(take, pool_x)
-    y = None if pool_y is None else tf.nest.map_structure(take, pool_y)
-    w = None if pool_w is None else pool_w[:2]
-    mapping = [(v, v.value) for v in [*model.variables, *model.metrics_variables]]
-    with keras.StatelessScope(state_mapping=mapping):
-        y_pred = model(x, training=False)
-        model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=w, training=False)
+    """The pool as ``(x, y, sample_weight)`` tensors, as the sampler converts it."""
+    return (None, None, None) if pool is None else pool_tensors(pool)
 
 
 def _progress_bar(progress: bool, total: int):
@@ -522,15 +466,10 @@ def _progress_bar(progress: bool, total: int):
     return tqdm(total=total, disable=not progress, desc="lrstats", unit="step", leave=False)
 
 
-def _run(model, train, val, plan: _Plan, snapshot: StateSnapshot, progress: bool):
+def _run(model, train_t, val_t, plan: _Plan, snapshot: StateSnapshot, progress: bool):
     """Losses (R, K, S), validation losses (R, K, S) (NaN where not evaluated), the
-    initial validation loss and the path taken."""
+    initial validation loss, the path taken and why the exact path was taken."""
     n_rep, n_lr, steps = plan.replicate_ids.size, plan.grid.size, plan.steps
-    train_t = _to_tensors(train)
-    val_t = _to_tensors(val)
-    _prebuild_loss(model, *train_t)
-    if val is not None:
-        _prebuild_loss(model, *val_t)
     batches = {
         int(r): replicate_batches(plan.entropy, int(r), plan.n_train, plan.batch_size, steps)
         for r in plan.replicate_ids
@@ -538,33 +477,33 @@ def _run(model, train, val, plan: _Plan, snapshot: StateSnapshot, progress: bool
     losses = np.full((n_rep, n_lr, steps), np.nan)
     val_losses = np.full((n_rep, n_lr, steps), np.nan)
     initial_val = None
-    if val is not None:
+    if val_t[0] is not None:
         initial_val = float(live_loss(model, *val_t).numpy())
 
-    refusal = _batched_refusal(model.optimizer)
+    reason = _batched_refusal(model)
     engine = None
-    if refusal is None:
+    if reason is None:
         try:
             engine = get_engine(model, *_chunk_shape(plan))
-        except UnsupportedOptimizer:
-            engine = None
+        except UnsupportedOptimizer as error:
+            reason = str(error)
     with _progress_bar(progress, n_rep * n_lr * steps) as bar:
         if engine is not None:
-            done = _batched(
+            reason = _batched(
                 model, engine, train_t, val_t, plan, batches, snapshot, losses, val_losses, bar
             )
-            if done:
-                return losses, val_losses, initial_val, "batched"
+            if reason is None:
+                return losses, val_losses, initial_val, "batched", None
             bar.reset()
         _exact(model, train_t, val_t, plan, batches, snapshot, losses, val_losses, bar)
-    return losses, val_losses, initial_val, "exact"
+    return losses, val_losses, initial_val, "exact", reason
 
 
 def _batched(model, engine, train_t, val_t, plan, batches, snapshot, losses, val_losses, bar):
-    """Every chunk on the batched path; False (nothing kept) if the clone does not match
-    real steps of the real optimizer."""
+    """Every chunk on the batched path: ``None``, or why not (nothing kept) when the clone
+    does not match real steps of the real optimizer."""
     if engine.verified is False:
-        return False
+        return engine.verified_reason
     grid, ids, steps = plan.grid, plan.replicate_ids, plan.steps
     n_groups, group_size = engine.n_groups, engine.group_size
     pool_x, pool_y, pool_w = train_t
@@ -599,7 +538,7 @@ def _batched(model, engine, train_t, val_t, plan, batches, snapshot, losses, val
                 if engine.verified is None and stop == n_check:
                     weights = [np.array(v.numpy()) for v in engine.weights]
                     picks = _check_members(lr_pos, keep)
-                    engine.verified = _matches_real(
+                    verdict = _matches_real(
                         model,
                         snapshot,
                         plan,
@@ -611,15 +550,16 @@ def _batched(model, engine, train_t, val_t, plan, batches, snapshot, losses, val
                         rep_pos,
                         lr_pos,
                     )
-                    if not engine.verified:
+                    engine.verified, engine.verified_reason = verdict.matches, verdict.reason
+                    if not verdict.matches:
                         losses[:] = np.nan
-                        return False
+                        return verdict.reason
                 if stop in eval_set:
                     values = engine.evaluate(*val_t).numpy()
                     val_losses[rep_pos[keep], lr_pos[keep], stop - 1] = values[keep]
                 bar.update(int(keep.sum()) * (stop - start))
                 start = stop
-    return True
+    return None
 
 
 def _check_members(lr_pos: np.ndarray, keep: np.ndarray) -> list[int]:
@@ -628,20 +568,6 @@ def _check_members(lr_pos: np.ndarray, keep: np.ndarray) -> list[int]:
     order = candidates[np.argsort(lr_pos[candidates], kind="stable")]
     picks = [order[0], order[len(order) // 2], order[-1]]
     return sorted(set(int(p) for p in picks))[:CHECK_MEMBERS]
-
-
-def _close(got, expected, start) -> bool:
-    """Weights ``got`` match ``expected`` (reached from ``start``), ignoring non-finite."""
-    got, expected, start = np.asarray(got), np.asarray(expected), np.asarray(start)
-    finite = np.isfinite(got) & np.isfinite(expected)
-    if not np.array_equal(finite, np.isfinite(expected)):
-        return False
-    tolerance = (
-        CHECK_STEP_RTOL * np.abs(expected - start)
-        + CHECK_WEIGHT_RTOL * float(np.max(np.abs(start), initial=0.0))
-        + 1e-30
-    )
-    return bool(np.all(np.abs(got - expected)[finite] <= tolerance[finite]))
 
 
 def _member_batch(train_t, rows):
@@ -656,44 +582,47 @@ def _member_batch(train_t, rows):
 def _matches_real(
     model, snapshot, plan, batches, train_t, weights, losses, picks, rep_pos, lr_pos
 ):
-    """The batched clone against real (eager) steps of the real optimizer, for a few members."""
+    """The batched clone against real (eager) steps of the real optimizer, for a few members
+    (:func:`lrstats.keras._verify.trajectory_matches_real`); the first failing verdict."""
     n_check = min(CHECK_STEPS, plan.steps)
-    start_weights = [np.array(v.numpy()) for v in model.trainable_variables]
+    verdict = None
     with settable_learning_rate(model.optimizer) as lr_variable:
         try:
             for j in picks:
                 r, k = int(rep_pos[j]), int(lr_pos[j])
-                snapshot.restore()
-                lr_variable.assign(plan.grid[k])
                 rows = batches[int(plan.replicate_ids[r])]
-                real_losses = np.array(
-                    [
-                        float(real_step(model, *_member_batch(train_t, rows[t])))
-                        for t in range(n_check)
-                    ]
+                verdict = trajectory_matches_real(
+                    model,
+                    snapshot,
+                    lr_variable,
+                    float(plan.grid[k]),
+                    [_member_batch(train_t, rows[t]) for t in range(n_check)],
+                    losses[r, k, :n_check],
+                    [stacked[j] for stacked in weights],
+                    loss_rtol=CHECK_LOSS_RTOL,
+                    step_rtol=CHECK_STEP_RTOL,
+                    step=real_step,
                 )
-                got = losses[r, k, :n_check]
-                finite = np.isfinite(real_losses)
-                if not np.array_equal(finite, np.isfinite(got)):
-                    return False
-                scale = np.abs(real_losses[finite]) + 1e-30
-                if np.any(np.abs(got[finite] - real_losses[finite]) > CHECK_LOSS_RTOL * scale):
-                    return False
-                for stacked, variable, w0 in zip(
-                    weights, model.trainable_variables, start_weights, strict=True
-                ):
-                    if not _close(stacked[j], variable.numpy(), w0):
-                        return False
+                if not verdict.matches:
+                    break
         finally:
             snapshot.restore()
-    return True
+    return verdict
 
 
 def _exact(model, train_t, val_t, plan, batches, snapshot, losses, val_losses, bar):
     """Real steps of the real optimizer, member after member, restoring the state between."""
     eval_set = set(int(s) for s in plan.eval_steps) if val_t[0] is not None else set()
     with settable_learning_rate(model.optimizer) as lr_variable:
-        step = tf.function(lambda x, y, w: real_step(model, x, y, w), autograph=False)
+        own = overridden_train_step(model) is not None
+        if own:  # the model's own train_step, as train_on_batch runs it (metrics reset first)
+            traced = tf.function(lambda x, y, w: own_train_step(model, x, y, w))
+
+            def step(x, y, w):
+                model.reset_metrics()
+                return traced(x, y, w)
+        else:
+            step = tf.function(lambda x, y, w: real_step(model, x, y, w), autograph=False)
         evaluate = tf.function(lambda x, y, w: live_loss(model, x, y, w), autograph=False)
         try:
             for r, replicate in enumerate(plan.replicate_ids):

@@ -162,3 +162,80 @@ def divergence_warning():
     from lrstats.keras import DivergenceWarning
 
     return DivergenceWarning
+
+
+class PenalizedStep(keras.Sequential):
+    """A model whose ``train_step`` adds an L1 penalty on the weights to the loss it trains on
+    (and reports): Keras' ``train_on_batch`` runs it, the standard step would not."""
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+            loss = loss + 0.05 * tf.add_n(
+                [tf.reduce_sum(tf.abs(w)) for w in self.trainable_weights]
+            )
+        grads = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights, strict=True))
+        return {"loss": loss}
+
+
+def build_kind(kind: str, *, seed: int = 0):
+    """Tiny compiled models (8 features -> 16 -> 1) of the kinds a real training step treats
+    specially, for the checks against ``train_on_batch`` loops:
+
+    - ``"spectral"``: a ``SpectralNormalization`` Dense (its training forward pass writes the
+      kernel), Adam;
+    - ``"loss_scale"``: momentum SGD wrapped in a ``LossScaleOptimizer`` (dynamic scale);
+    - ``"constraint"``: a ``MaxNorm`` kernel constraint (applied after every step), SGD;
+    - ``"accumulation"``: Adam with ``gradient_accumulation_steps=2`` (weights move every
+      second step);
+    - ``"train_step"``: :class:`PenalizedStep`, momentum SGD;
+    - ``"activity"``: an ``activity_regularizer`` (a loss added in ``call``), Adam;
+    - ``"bn_dropout"``: Dense -> BatchNormalization -> Dropout(0.5), Adam.
+    """
+    init = keras.initializers.GlorotUniform(seed=seed)
+    out = keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1))
+    hidden = {"kernel_initializer": init, "activation": "relu"}
+    if kind == "spectral":
+        body = [keras.layers.SpectralNormalization(keras.layers.Dense(HIDDEN, **hidden))]
+        optimizer = keras.optimizers.Adam(1e-3)
+    elif kind == "loss_scale":
+        body = [keras.layers.Dense(HIDDEN, **hidden)]
+        optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.05, momentum=0.9))
+    elif kind == "constraint":
+        body = [
+            keras.layers.Dense(HIDDEN, kernel_constraint=keras.constraints.MaxNorm(0.6), **hidden)
+        ]
+        optimizer = keras.optimizers.SGD(0.05)
+    elif kind == "accumulation":
+        body = [keras.layers.Dense(HIDDEN, **hidden)]
+        optimizer = keras.optimizers.Adam(1e-3, gradient_accumulation_steps=2)
+    elif kind == "train_step":
+        body = [keras.layers.Dense(HIDDEN, **hidden)]
+        optimizer = keras.optimizers.SGD(0.05, momentum=0.9)
+    elif kind == "activity":
+        body = [
+            keras.layers.Dense(HIDDEN, activity_regularizer=keras.regularizers.L2(0.05), **hidden)
+        ]
+        optimizer = keras.optimizers.Adam(1e-3)
+    elif kind == "bn_dropout":
+        body = [
+            keras.layers.Dense(HIDDEN, **hidden),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dropout(0.5, seed=seed),
+        ]
+        optimizer = keras.optimizers.Adam(1e-3)
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+    layers = [keras.Input((N_FEATURES,)), *body, out]
+    model = PenalizedStep(layers) if kind == "train_step" else keras.Sequential(layers)
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+@pytest.fixture(scope="session")
+def make_kind():
+    """The factory :func:`build_kind` (a fresh model per call)."""
+    return build_kind

@@ -276,3 +276,59 @@ def test_an_optimizer_with_its_own_update_rule_is_batched_per_member(
         x_val=x_val, y_val=y_val,
     )  # fmt: skip
     assert_close_to_reference(frame, expected)
+
+
+# Model kinds a real training step treats specially (issue 12), each against the plain
+# train_on_batch loop: the batched path where it reproduces them, the exact path (and why) where
+# it cannot. The reasons are those of docs/lookahead.md's support table.
+KINDS = [
+    ("bn_dropout", "batched", None),  # moving statistics and Dropout masks, training mode
+    ("activity", "batched", None),  # a loss added in call()
+    ("spectral", "exact", "writes trainable weights"),  # found by the real-step check
+    ("loss_scale", "exact", "LossScaleOptimizer"),
+    ("constraint", "exact", "constraint"),
+    ("accumulation", "exact", "gradient_accumulation_steps=2"),
+    ("train_step", "exact", "overrides train_step (PenalizedStep.train_step)"),
+]
+
+
+@pytest.mark.parametrize("kind, path, reason", KINDS, ids=[k[0] for k in KINDS])
+def test_model_kinds_equal_a_plain_keras_loop(
+    make_kind, data, regression_data, kind, path, reason
+):
+    x, y, x_val, y_val = data
+    model = make_kind(kind, seed=137)
+    frame = sample_trajectories(
+        model, *regression_data, lrs=LRS, replicates=2, steps=4, batch_size=BATCH, seed=17,
+        validation_split=0.25, eval_every=2, progress=False,
+    )  # fmt: skip
+    assert frame.attrs["path"] == path
+    if reason is None:
+        assert frame.attrs["exact_path_reason"] is None
+    else:
+        assert reason in frame.attrs["exact_path_reason"]
+    expected = reference_trajectories(
+        model, x, y, lrs=LRS, replicates=range(2), steps=4, batch_size=BATCH, seed=17,
+        x_val=x_val, y_val=y_val,
+    )  # fmt: skip
+    assert_close_to_reference(frame, expected)
+    last = frame[frame["step"] == 4].groupby("lr")["loss"].mean()
+    assert last.max() - last.min() > 100 * RTOL * last.mean()  # the lrs differ in effect
+
+
+def test_an_overridden_train_step_is_what_runs(make_kind, regression_data):
+    # The loss column is what the override reports: the compiled loss plus its L1 penalty
+    # (0.05 sum |w|), not the standard step's loss. Step 1 is before any update.
+    import keras
+
+    x, y = regression_data
+    model = make_kind("train_step", seed=139)
+    frame = sample_trajectories(
+        model, x, y, lrs=LRS[:1], replicates=1, steps=1, batch_size=BATCH, seed=19,
+        progress=False,
+    )  # fmt: skip
+    rows = reference_batches(19, 0, len(x), BATCH, 1)[0]
+    mse = float(keras.losses.mean_squared_error(y[rows], model(x[rows])).numpy().mean())
+    penalty = 0.05 * sum(float(np.abs(w.numpy()).sum()) for w in model.trainable_weights)
+    assert penalty > 100 * RTOL * mse
+    np.testing.assert_allclose(frame["loss"].iloc[0], mse + penalty, rtol=RTOL)

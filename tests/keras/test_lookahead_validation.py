@@ -27,6 +27,9 @@ def fresh_model(make_model):
         ({"replicates": 0}, ValueError, r"`replicates` must be an integer >= 1"),
         ({"replicates": range(3, 3)}, ValueError, r"`replicates` must not be an empty range"),
         ({"replicates": 2.0}, TypeError, r"`replicates` must be an integer >= 1 or a range"),
+        ({"replicates": range(3, 0, -1)}, ValueError, r"`replicates` must be an ascending range"),
+        ({"replicates": 10**9}, ValueError, r"`replicates` is too large: 1000000000 replicates x 2 lrs x 3 steps"),
+        ({"lrs": [1e-3, True]}, TypeError, r"`lrs` must be real numbers, not booleans"),
         ({"eval_every": 0}, ValueError, r"`eval_every` must be an integer >= 1"),
         ({"validation_split": 1.0}, ValueError, r"`validation_split` must be a finite number in \[0, 1\)"),
         ({"validation_split": 0.001}, ValueError, r"`validation_split` must leave at least one row"),
@@ -54,16 +57,9 @@ def test_validation_data_and_split_are_exclusive(fresh_model, regression_data):
 
 
 def test_models_it_cannot_match_are_refused(make_model, regression_data):
+    # (An overridden train_step is no longer refused: the exact path runs it, checked against
+    # train_on_batch in test_lookahead.py.)
     x, y = regression_data
-
-    class CustomStep(keras.Sequential):
-        def train_step(self, data):
-            return super().train_step(data)
-
-    custom = CustomStep([keras.Input((x.shape[1],)), keras.layers.Dense(1)])
-    custom.compile(optimizer="sgd", loss="mse")
-    with pytest.raises(ValueError, match=r"`model` must use Keras' own training step"):
-        sample_trajectories(custom, x, y, **GOOD)
     uncompiled = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match=r"`model` must be compiled"):
         sample_trajectories(uncompiled, x, y, **GOOD)
@@ -71,3 +67,15 @@ def test_models_it_cannot_match_are_refused(make_model, regression_data):
         sample_trajectories("model", x, y, **GOOD)
     with pytest.raises(ValueError, match=r"`x` must contain only finite values"):
         sample_trajectories(make_model(seed=133), np.full_like(x, np.nan), y, **GOOD)
+
+
+def test_data_the_model_cannot_take_is_refused_up_front(fresh_model, regression_data):
+    # the sampler's checks (lrstats.keras._plan), before anything changes
+    x, y = regression_data
+    with pytest.raises(ValueError, match=r"`y` must match the model's output: y has 3 columns"):
+        sample_trajectories(fresh_model, x, np.repeat(y, 3, axis=1), **GOOD)
+    with pytest.raises(ValueError, match=r"`y` must be given"):
+        sample_trajectories(fresh_model, x, None, **GOOD)
+    with pytest.raises(TypeError, match=r"`y` must hold numbers"):
+        sample_trajectories(fresh_model, x, y.astype(str), **GOOD)
+    assert not fresh_model.optimizer.built
