@@ -36,10 +36,6 @@ from lrstats.keras._verify import clone_matches_real, close, exact_post
 
 __all__ = ["DivergenceWarning", "StepWarning", "TrainStepWarning", "sample_deltas"]
 
-# lrstats.keras.recommend (changed on another branch) still imports the pre-split name;
-# without it ``import lrstats.keras`` fails on main. Drop once recommend uses _plan.
-_check_model = check_model
-
 EVALUATE_MODES = ("same", "fresh")
 EVAL_MODES = ("inference", "training")
 
