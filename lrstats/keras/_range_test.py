@@ -22,7 +22,7 @@ from lrstats._streams import check_seed, seed_sequence
 from lrstats._validation import check_choice, check_confidence_level, check_int, check_real
 from lrstats.grid import log_grid
 from lrstats.inference.range_test import RangeTestResult, analyse_range_test
-from lrstats.keras._data import DataPool, prepare_data
+from lrstats.keras._data import DataPool, epoch_orders, prepare_data, take
 from lrstats.keras._state import StateSnapshot, settable_learning_rate
 
 __all__ = ["LRRangeTest", "lr_grid", "range_test"]
@@ -351,21 +351,7 @@ def _restored(model: Any) -> Iterator[StateSnapshot]:
 def _orders(pool: DataPool, seed: int, replicate: int, rows_needed: int) -> np.ndarray:
     """Row order of a replicate: concatenated permutations of the pool, from its own stream."""
     rng = np.random.default_rng(seed_sequence(seed, "range_test", replicate))
-    parts, total = [], 0
-    while total < rows_needed:
-        parts.append(rng.permutation(pool.n_rows))
-        total += pool.n_rows
-    return np.concatenate(parts)[:rows_needed]
-
-
-def _take(structure: Any, rows: np.ndarray) -> Any:
-    if structure is None:
-        return None
-    if isinstance(structure, dict):
-        return {key: _take(value, rows) for key, value in structure.items()}
-    if isinstance(structure, list):
-        return [_take(value, rows) for value in structure]
-    return structure[rows]
+    return epoch_orders(rng, pool.n_rows, rows_needed)[:rows_needed]
 
 
 def range_test(
@@ -506,8 +492,8 @@ def range_test(
             if replicate > 0:
                 snapshot.restore()
             model.fit(
-                _take(pool.x, order),
-                _take(pool.y, order),
+                take(pool.x, order),
+                take(pool.y, order),
                 sample_weight=None if pool.sample_weight is None else pool.sample_weight[order],
                 batch_size=batch_size,
                 epochs=1,

@@ -30,6 +30,7 @@ from lrstats._streams import seed_sequence
 from lrstats._validation import check_int, check_lrs
 from lrstats._version import __version__
 from lrstats.execution import check_executor, describe_executor, map_runs
+from lrstats.keras._data import epoch_orders
 
 __all__ = ["RESERVED_COLUMNS", "build_demo_model", "learning_rate_schedule", "sensitivity"]
 
@@ -456,7 +457,8 @@ def _train(run: _Run, shared: _Shared) -> pd.DataFrame:
     levels = dict(run.levels)
     build_levels = {k: v for k, v in levels.items() if k not in SWEEP_FACTORS}
     keras_seed, order = _run_seeds(run.seed)
-    permutations = np.stack([order.permutation(shared.n_rows) for _ in range(run.epochs)])
+    n_rows = shared.n_rows
+    permutations = epoch_orders(order, n_rows, run.epochs * n_rows).reshape(run.epochs, n_rows)
     steps = -(-shared.n_rows // run.batch_size)
     # set_random_seed seeds Python's and NumPy's global generators too: keep the caller's.
     with _run_randomness(keras_seed):
