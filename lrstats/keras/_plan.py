@@ -53,6 +53,18 @@ class Plan:
 
 
 # ----------------------------------------------------------------------------- validation
+def is_compiled(model: Any) -> bool:
+    """``model.compile(optimizer=...)`` was called (the optimizer is set)."""
+    return (
+        bool(getattr(model, "compiled", False)) and getattr(model, "optimizer", None) is not None
+    )
+
+
+def lacks_loss(model: Any) -> bool:
+    """Compiled without a loss and without an overridden ``compute_loss``: nothing to train."""
+    return compiled_loss(model) is None and type(model).compute_loss is keras.Model.compute_loss
+
+
 def check_model(model: Any) -> None:
     if not isinstance(model, keras.Model):
         raise TypeError(
@@ -63,13 +75,13 @@ def check_model(model: Any) -> None:
             "`model` must be built (call it on data or give it an Input) and have trainable "
             f"weights. Received: model={model.name!r} (built={model.built})"
         )
-    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
+    if not is_compiled(model):
         raise ValueError(
             "`model` must be compiled with an optimizer and a loss (model.compile(optimizer=..., "
             f"loss=...)). Received: model={model.name!r} with optimizer="
             f"{getattr(model, 'optimizer', None)!r}"
         )
-    if compiled_loss(model) is None and type(model).compute_loss is keras.Model.compute_loss:
+    if lacks_loss(model):
         raise ValueError(
             f"`model` must be compiled with a loss. Received: model={model.name!r} compiled without one"
         )

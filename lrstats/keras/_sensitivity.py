@@ -31,6 +31,7 @@ from lrstats._validation import check_int, check_lrs
 from lrstats._version import __version__
 from lrstats.execution import check_executor, describe_executor, map_runs
 from lrstats.keras._data import epoch_orders
+from lrstats.keras._plan import is_compiled, lacks_loss
 
 __all__ = ["RESERVED_COLUMNS", "build_demo_model", "learning_rate_schedule", "sensitivity"]
 
@@ -216,16 +217,13 @@ def check_built_model(model: Any, lr: float, seed: int, levels: Mapping[str, Any
             "`build_model` must return a compiled keras.Model. Received: "
             f"build_model({call}) returned {type(model).__name__}"
         )
-    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
+    if not is_compiled(model):
         raise ValueError(
             "`build_model` must return a model compiled with an optimizer and a loss "
             f"(model.compile(optimizer=..., loss=...)). Received: build_model({call}) returned "
             f"model {model.name!r}, not compiled"
         )
-    if (
-        getattr(model, "_compile_loss", None) is None
-        and type(model).compute_loss is keras.Model.compute_loss
-    ):
+    if lacks_loss(model):
         raise ValueError(
             "`build_model` must return a model compiled with a loss. Received: "
             f"build_model({call}) returned model {model.name!r} compiled without one"
