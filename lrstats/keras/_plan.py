@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import platform
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ import tensorflow as tf
 
 from lrstats._streams import seed_sequence
 from lrstats._validation import check_int
+from lrstats._version import __version__
 from lrstats.keras._data import DataPool, leaves
 from lrstats.keras._keras_private import (
     all_layers,
@@ -50,6 +52,17 @@ class Plan:
     eval_mode: str
     chunk: int  # replicates per compiled call
     lr_chunk: int  # learning rates per inner batch
+
+
+def versions() -> dict[str, str]:
+    """Versions a Keras-side frame records in its provenance (``attrs["versions"]``)."""
+    return {
+        "lrstats": __version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
 
 
 # ----------------------------------------------------------------------------- validation

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -14,7 +13,6 @@ import tensorflow as tf
 
 from lrstats._streams import check_seed
 from lrstats._validation import check_choice, check_int, check_lrs
-from lrstats._version import __version__
 from lrstats.keras._data import DataPool, leaves, prepare_data
 from lrstats.keras._engine import get_engine
 from lrstats.keras._plan import (
@@ -29,6 +27,7 @@ from lrstats.keras._plan import (
     check_target_shapes,
     replicate_draws,
     replicate_ids,
+    versions,
     warn_about_model,
 )
 from lrstats.keras._state import StateSnapshot
@@ -311,13 +310,7 @@ def _provenance(model: Any, plan: Plan, pool: DataPool, path: str, reason: str |
         "path": path,
         "exact_path_reason": reason,
         "chunk_size": plan.chunk,
-        "versions": {
-            "lrstats": __version__,
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-            "python": platform.python_version(),
-        },
+        "versions": versions(),
     }
 
 

@@ -14,7 +14,6 @@ import hashlib
 import json
 import math
 import numbers
-import platform
 import random
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,10 +27,9 @@ import tensorflow as tf
 
 from lrstats._streams import seed_sequence
 from lrstats._validation import check_int, check_lrs
-from lrstats._version import __version__
 from lrstats.execution import check_executor, describe_executor, map_runs
 from lrstats.keras._data import epoch_orders
-from lrstats.keras._plan import is_compiled, lacks_loss
+from lrstats.keras._plan import is_compiled, lacks_loss, versions
 
 __all__ = ["RESERVED_COLUMNS", "build_demo_model", "learning_rate_schedule", "sensitivity"]
 
@@ -715,13 +713,7 @@ def sensitivity(
                 c for c in frame.columns if c not in _key_columns(frame, list(checked_factors))
             ],
             **model_info,
-            "versions": {
-                "lrstats": __version__,
-                "tensorflow": tf.__version__,
-                "keras": keras.__version__,
-                "numpy": np.__version__,
-                "python": platform.python_version(),
-            },
+            "versions": versions(),
         }
     )
     return frame
