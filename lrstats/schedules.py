@@ -74,13 +74,17 @@ def interpolate(start: Any, end: Any, fraction: Any, anneal: str, *, cos: Any = 
     return start * (1.0 - fraction) + end * fraction
 
 
+def phase_ends(total_steps: int, pct_start: float, annihilation_pct: float) -> tuple[float, float]:
+    """Steps where the 1cycle peaks and where its annihilation starts (shared with Keras)."""
+    return pct_start * total_steps, (1.0 - annihilation_pct) * total_steps
+
+
 def _phases(
     step: Any, total_steps: int, pct_start: float, annihilation_pct: float
 ) -> tuple[np.ndarray, ...]:
     """Phase masks and the fraction of the way through each phase, per step."""
     t = np.clip(np.asarray(step, dtype=np.float64), 0.0, float(total_steps))
-    peak = pct_start * total_steps
-    cycle_end = (1.0 - annihilation_pct) * total_steps
+    peak, cycle_end = phase_ends(total_steps, pct_start, annihilation_pct)
     up = t <= peak
     down = ~up & (t <= cycle_end)
     final = ~up & ~down

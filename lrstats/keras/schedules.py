@@ -21,6 +21,7 @@ from lrstats.schedules import (
     check_time_based_decay,
     interpolate,
     one_cycle_momentum,
+    phase_ends,
 )
 
 __all__ = [
@@ -96,8 +97,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         dtype = keras.config.floatx()
         total = float(self.total_steps)
         t = ops.clip(ops.cast(step, dtype), 0.0, total)
-        peak = self.pct_start * total
-        cycle_end = (1.0 - self.annihilation_pct) * total
+        peak, cycle_end = phase_ends(total, self.pct_start, self.annihilation_pct)
         initial = self.max_lr / self.div_factor
         final_lr = initial / self.final_div_factor
         up = self._interpolate(initial, self.max_lr, t / peak)
