@@ -65,6 +65,21 @@ def versions() -> dict[str, str]:
     }
 
 
+def optimizer_config(optimizer: Any, *, drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``optimizer.get_config()`` as provenance: plain values kept, anything else as its repr."""
+    config = {}
+    for key, value in optimizer.get_config().items():
+        if key in drop:
+            continue
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, (str, int, float, bool)) or value is None:
+            config[key] = value
+        else:
+            config[key] = repr(value)
+    return config
+
+
 # ----------------------------------------------------------------------------- validation
 def is_compiled(model: Any) -> bool:
     """``model.compile(optimizer=...)`` was called (the optimizer is set)."""

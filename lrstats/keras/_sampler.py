@@ -25,6 +25,7 @@ from lrstats.keras._plan import (
     check_lrs_for,
     check_model,
     check_target_shapes,
+    optimizer_config,
     replicate_draws,
     replicate_ids,
     versions,
@@ -285,14 +286,7 @@ def _batch_sizes(batch_size: Any) -> list[int]:
 
 def _provenance(model: Any, plan: Plan, pool: DataPool, path: str, reason: str | None) -> dict:
     optimizer = model.optimizer
-    config = {}
-    for key, value in optimizer.get_config().items():
-        if isinstance(value, (np.generic,)):
-            value = value.item()
-        if isinstance(value, (str, int, float, bool)) or value is None:
-            config[key] = value
-        else:
-            config[key] = repr(value)
+    config = optimizer_config(optimizer)
     return {
         "sampler": "lrstats.keras.sample_deltas",
         "seed": plan.entropy,

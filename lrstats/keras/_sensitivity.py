@@ -29,7 +29,7 @@ from lrstats._streams import seed_sequence
 from lrstats._validation import check_int, check_lrs
 from lrstats.execution import check_executor, describe_executor, map_runs
 from lrstats.keras._data import epoch_orders
-from lrstats.keras._plan import is_compiled, lacks_loss, versions
+from lrstats.keras._plan import is_compiled, lacks_loss, optimizer_config, versions
 
 __all__ = ["RESERVED_COLUMNS", "build_demo_model", "learning_rate_schedule", "sensitivity"]
 
@@ -749,16 +749,8 @@ def _level_combinations(factors: dict[str, tuple]) -> list[tuple[tuple[str, Any]
 
 def _model_provenance(model: Any) -> dict[str, Any]:
     optimizer = model.optimizer
-    config = {}
-    for key, value in optimizer.get_config().items():
-        if key == "name":  # Keras numbers names per process (sgd_7): not provenance
-            continue
-        if isinstance(value, np.generic):
-            value = value.item()
-        if isinstance(value, (str, int, float, bool)) or value is None:
-            config[key] = value
-        else:
-            config[key] = repr(value)
+    # Keras numbers names per process (sgd_7): not provenance
+    config = optimizer_config(optimizer, drop=("name",))
     return {
         "optimizer": type(optimizer).__name__,
         "optimizer_config": config,
