@@ -1,4 +1,4 @@
-"""Argument validation shared by every layer (numpy only).
+"""Argument validation shared by every layer (numpy; pandas only inside :func:`check_dataframe`).
 
 Messages follow one pattern: the parameter in backticks, what was wrong, and the
 value received, e.g. ``"`n_resamples` must be an integer >= 1. Received: n_resamples=0"``.
@@ -47,6 +47,17 @@ def check_real(
         interval = f"{'[' if low_inclusive and low is not None else '('}{lo}, {hi}{']' if high_inclusive and high is not None else ')'}"
         raise ValueError(
             f"`{name}` must be a finite number in {interval}. Received: {name}={value!r}"
+        )
+    return value
+
+
+def check_dataframe(value: Any, name: str = "frame") -> Any:
+    """A pandas DataFrame (returned unchanged)."""
+    import pandas as pd
+
+    if not isinstance(value, pd.DataFrame):
+        raise TypeError(
+            f"`{name}` must be a pandas DataFrame. Received: {name} of type {type(value).__name__}"
         )
     return value
 

@@ -57,10 +57,26 @@ def check_one_cycle(
     return max_lr, total_steps, pct_start, div_factor, final_div_factor, annihilation_pct, anneal
 
 
-def _interpolate(start: Any, end: Any, fraction: np.ndarray, anneal: str) -> np.ndarray:
+def check_time_based_decay(initial_lr: Any, decay: Any) -> tuple[float, float]:
+    """Validate time-based decay parameters (shared with the Keras schedule)."""
+    initial_lr = check_real(initial_lr, "initial_lr", low=0.0, low_inclusive=False)
+    decay = check_real(decay, "decay", low=0.0)
+    return initial_lr, decay
+
+
+def interpolate(start: Any, end: Any, fraction: Any, anneal: str, *, cos: Any = np.cos) -> Any:
+    """``start → end`` at ``fraction`` of a phase, linearly or along a half cosine.
+
+    ``cos`` is the cosine of the array library (``keras.ops.cos`` for the Keras schedule).
+    """
     if anneal == "cos":
-        fraction = 0.5 * (1.0 - np.cos(np.pi * fraction))
+        fraction = 0.5 * (1.0 - cos(np.pi * fraction))
     return start * (1.0 - fraction) + end * fraction
+
+
+def phase_ends(total_steps: int, pct_start: float, annihilation_pct: float) -> tuple[float, float]:
+    """Steps where the 1cycle peaks and where its annihilation starts (shared with Keras)."""
+    return pct_start * total_steps, (1.0 - annihilation_pct) * total_steps
 
 
 def _phases(
@@ -68,8 +84,7 @@ def _phases(
 ) -> tuple[np.ndarray, ...]:
     """Phase masks and the fraction of the way through each phase, per step."""
     t = np.clip(np.asarray(step, dtype=np.float64), 0.0, float(total_steps))
-    peak = pct_start * total_steps
-    cycle_end = (1.0 - annihilation_pct) * total_steps
+    peak, cycle_end = phase_ends(total_steps, pct_start, annihilation_pct)
     up = t <= peak
     down = ~up & (t <= cycle_end)
     final = ~up & ~down
@@ -158,9 +173,9 @@ def one_cycle(
     return np.select(
         [up, down, final],
         [
-            _interpolate(initial, max_lr, f_up, anneal),
-            _interpolate(max_lr, initial, f_down, anneal),
-            _interpolate(initial, final_lr, f_final, anneal),
+            interpolate(initial, max_lr, f_up, anneal),
+            interpolate(max_lr, initial, f_down, anneal),
+            interpolate(initial, final_lr, f_final, anneal),
         ],
     )
 
@@ -211,8 +226,8 @@ def one_cycle_momentum(
     return np.select(
         [up, down],
         [
-            _interpolate(max_momentum, min_momentum, f_up, anneal),
-            _interpolate(min_momentum, max_momentum, f_down, anneal),
+            interpolate(max_momentum, min_momentum, f_up, anneal),
+            interpolate(min_momentum, max_momentum, f_down, anneal),
         ],
         default=max_momentum,
     )
@@ -231,6 +246,5 @@ def time_based_decay(step: Any, *, initial_lr: float, decay: float) -> np.ndarra
     >>> time_based_decay([0, 1, 9], initial_lr=0.1, decay=1.0)
     array([0.1 , 0.05, 0.01])
     """
-    initial_lr = check_real(initial_lr, "initial_lr", low=0.0, low_inclusive=False)
-    decay = check_real(decay, "decay", low=0.0)
+    initial_lr, decay = check_time_based_decay(initial_lr, decay)
     return initial_lr / (1.0 + decay * np.asarray(step, dtype=np.float64))

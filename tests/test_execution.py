@@ -31,17 +31,6 @@ def _fails_on_three(task, shared):
     return task
 
 
-@pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
-
-
 def test_serial_runs_in_task_order_and_reports_each_result():
     seen = []
     results = map_runs(

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lrstats._validation import check_dataframe
+
 __all__ = [
     "DERIVED_RESPONSES",
     "ReplicateMatrix",
@@ -31,10 +33,7 @@ def is_loss_change(response: str) -> bool:
 
 
 def _check_frame(frame: Any) -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(
-            f"`frame` must be a pandas DataFrame. Received: frame of type {type(frame).__name__}"
-        )
+    check_dataframe(frame)
     missing = [column for column in _KEYS if column not in frame.columns]
     if missing:
         raise ValueError(

@@ -225,34 +225,36 @@ def _run_comparison(plan: Plan, streams: list[Any], runner: Runner) -> dict[str,
     }
 
 
-def _run_selection(plan: Plan, streams: list[Any], runner: Runner) -> dict[str, Any]:
+def _run_each(
+    plan: Plan,
+    streams: list[Any],
+    runner: Runner,
+    function: Callable[..., Any],
+    option: str,
+    values: Sequence[str],
+    prefix: str,
+) -> dict[str, Any]:
+    """``function`` once per value of its ``option`` (each with its own stream)."""
     return {
-        f"selection_{rule}": runner(
-            f"select_lr ({rule})",
-            select_lr,
+        f"{prefix}_{value}": runner(
+            f"{function.__name__} ({value})",
+            function,
             plan.data,
-            rule=rule,
+            **{option: value},
             n_resamples=plan.n_resamples,
             rng=stream,
             **plan.common,
         )
-        for rule, stream in zip(plan.rules, streams, strict=True)
+        for value, stream in zip(values, streams, strict=True)
     }
+
+
+def _run_selection(plan: Plan, streams: list[Any], runner: Runner) -> dict[str, Any]:
+    return _run_each(plan, streams, runner, select_lr, "rule", plan.rules, "selection")
 
 
 def _run_shape(plan: Plan, streams: list[Any], runner: Runner) -> dict[str, Any]:
-    return {
-        f"shape_{kind}": runner(
-            f"fit_shape ({kind})",
-            fit_shape,
-            plan.data,
-            kind=kind,
-            n_resamples=plan.n_resamples,
-            rng=stream,
-            **plan.common,
-        )
-        for kind, stream in zip(plan.shapes, streams, strict=True)
-    }
+    return _run_each(plan, streams, runner, fit_shape, "kind", plan.shapes, "shape")
 
 
 def _run_utest(plan: Plan, streams: list[Any], runner: Runner) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from lrstats._streams import generator
-from lrstats._validation import check_confidence_level, check_int, check_real
+from lrstats._validation import check_confidence_level, check_dataframe, check_int, check_real
 from lrstats.inference._bootstrap import resample_counts, resampled_medians
 
 __all__ = [
@@ -206,10 +206,7 @@ def suggest(
 
 
 def _check_frame(frame: Any) -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(
-            f"`frame` must be a pandas DataFrame. Received: frame of type {type(frame).__name__}"
-        )
+    check_dataframe(frame)
     missing = [c for c in FRAME_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(

@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lrstats._validation import check_dataframe
+
 __all__ = [
     "load_results",
     "load_tables",
@@ -255,10 +257,7 @@ def save_results(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(
-            f"`frame` must be a pandas DataFrame. Received: frame of type {type(frame).__name__}"
-        )
+    check_dataframe(frame)
     if not isinstance(path, (str, PathLike)):
         raise TypeError(f"`path` must be a str or path-like. Received: path={path!r}")
     if command is not None and not isinstance(command, str):

@@ -33,6 +33,7 @@ from typing import Any
 
 import pandas as pd
 
+from lrstats._validation import check_dataframe
 from lrstats.io.bundle import _dumps, _loads
 
 __all__ = ["RunStore"]
@@ -187,10 +188,7 @@ class RunStore:
         """Store one finished run atomically under ``key`` (replacing a run of that key)."""
         if not isinstance(key, str) or not key or not all(c.isalnum() or c in "-_" for c in key):
             raise ValueError(f"`key` must be a non-empty [A-Za-z0-9_-] string. Received: {key!r}")
-        if not isinstance(frame, pd.DataFrame):
-            raise TypeError(
-                f"`frame` must be a pandas DataFrame. Received: frame of type {type(frame).__name__}"
-            )
+        check_dataframe(frame)
         self._ensure_created()
         plain = frame.copy(deep=False)
         plain.attrs = {}

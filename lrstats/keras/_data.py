@@ -88,6 +88,28 @@ def leaves(structure: Any, name: str = "x") -> list[tuple[str, np.ndarray]]:
     return [(name, structure)]
 
 
+def take(structure: Any, rows: np.ndarray) -> Any:
+    """Rows ``rows`` of every array of a nested structure (dicts and lists of arrays)."""
+    if structure is None:
+        return None
+    if isinstance(structure, dict):
+        return {key: take(value, rows) for key, value in structure.items()}
+    if isinstance(structure, list):
+        return [take(value, rows) for value in structure]
+    return structure[rows]
+
+
+def epoch_orders(rng: np.random.Generator, n_rows: int, min_rows: int) -> np.ndarray:
+    """Whole epochs of row order: permutations of ``n_rows`` rows drawn from ``rng``.
+
+    As many permutations as cover ``min_rows`` rows (none when ``min_rows <= 0``) are
+    drawn one after another and concatenated, so that callers drawing them in pieces get
+    the same stream as one call.
+    """
+    parts = [rng.permutation(n_rows) for _ in range(max(0, -(-min_rows // n_rows)))]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
 def _check_finite(structure: Any, name: str) -> None:
     for leaf_name, array in leaves(structure, name):
         if np.issubdtype(array.dtype, np.inexact):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import platform
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ import tensorflow as tf
 
 from lrstats._streams import seed_sequence
 from lrstats._validation import check_int
+from lrstats._version import __version__
 from lrstats.keras._data import DataPool, leaves
 from lrstats.keras._keras_private import (
     all_layers,
@@ -52,7 +54,45 @@ class Plan:
     lr_chunk: int  # learning rates per inner batch
 
 
+def versions() -> dict[str, str]:
+    """Versions a Keras-side frame records in its provenance (``attrs["versions"]``)."""
+    return {
+        "lrstats": __version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def optimizer_config(optimizer: Any, *, drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``optimizer.get_config()`` as provenance: plain values kept, anything else as its repr."""
+    config = {}
+    for key, value in optimizer.get_config().items():
+        if key in drop:
+            continue
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, (str, int, float, bool)) or value is None:
+            config[key] = value
+        else:
+            config[key] = repr(value)
+    return config
+
+
 # ----------------------------------------------------------------------------- validation
+def is_compiled(model: Any) -> bool:
+    """``model.compile(optimizer=...)`` was called (the optimizer is set)."""
+    return (
+        bool(getattr(model, "compiled", False)) and getattr(model, "optimizer", None) is not None
+    )
+
+
+def lacks_loss(model: Any) -> bool:
+    """Compiled without a loss and without an overridden ``compute_loss``: nothing to train."""
+    return compiled_loss(model) is None and type(model).compute_loss is keras.Model.compute_loss
+
+
 def check_model(model: Any) -> None:
     if not isinstance(model, keras.Model):
         raise TypeError(
@@ -63,13 +103,13 @@ def check_model(model: Any) -> None:
             "`model` must be built (call it on data or give it an Input) and have trainable "
             f"weights. Received: model={model.name!r} (built={model.built})"
         )
-    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
+    if not is_compiled(model):
         raise ValueError(
             "`model` must be compiled with an optimizer and a loss (model.compile(optimizer=..., "
             f"loss=...)). Received: model={model.name!r} with optimizer="
             f"{getattr(model, 'optimizer', None)!r}"
         )
-    if compiled_loss(model) is None and type(model).compute_loss is keras.Model.compute_loss:
+    if lacks_loss(model):
         raise ValueError(
             f"`model` must be compiled with a loss. Received: model={model.name!r} compiled without one"
         )

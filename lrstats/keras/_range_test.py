@@ -22,7 +22,7 @@ from lrstats._streams import check_seed, seed_sequence
 from lrstats._validation import check_choice, check_confidence_level, check_int, check_real
 from lrstats.grid import log_grid
 from lrstats.inference.range_test import RangeTestResult, analyse_range_test
-from lrstats.keras._data import DataPool, prepare_data
+from lrstats.keras._data import DataPool, epoch_orders, prepare_data, take
 from lrstats.keras._state import StateSnapshot, settable_learning_rate
 
 __all__ = ["LRRangeTest", "lr_grid", "range_test"]
@@ -215,6 +215,35 @@ class LRRangeTest(keras.callbacks.Callback):
         return analyse_range_test(self.to_frame(), n_resamples=n_resamples, rng=rng)
 
 
+def _grid_stepper(lr_variable: Any, metric_variables: list[Any]) -> tuple[Any, Any, Any]:
+    """``(advance, grid, step)``: ``advance()`` sets the lr to ``grid[step]`` and resets metrics.
+
+    ``advance`` also counts the step; the metrics go back to the values ``reset_metrics``
+    left (read now). Meant to be traced into the caller's ``tf.function``; ``grid`` and ``step`` are the
+    variables :func:`_load_grid` fills before each range test.
+    """
+    import tensorflow as tf
+
+    reset_values = [tf.constant(np.asarray(v.numpy())) for v in metric_variables]
+    grid = tf.Variable(
+        np.zeros(0), dtype=lr_variable.dtype, shape=tf.TensorShape([None]), trainable=False
+    )
+    step = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def advance() -> None:
+        lr_variable.assign(tf.gather(grid, step))
+        for variable, value in zip(metric_variables, reset_values, strict=True):
+            variable.assign(value)
+        step.assign_add(1)
+
+    return advance, grid, step
+
+
+def _load_grid(grid: Any, step: Any, lrs: np.ndarray) -> None:
+    grid.assign(lrs.astype(grid.dtype.as_numpy_dtype))
+    step.assign(0)
+
+
 def _batch_setup(model: Any, lr_variable: Any, lrs: np.ndarray) -> Any:
     """One graph call per batch: set the lr to ``lrs[step]`` and reset every metric.
 
@@ -232,22 +261,10 @@ def _batch_setup(model: Any, lr_variable: Any, lrs: np.ndarray) -> Any:
     if cached is not None and cached[0] == key:
         setup, grid, step = cached[1]
     else:
-        reset_values = [tf.constant(np.asarray(v.numpy())) for v in metric_variables]
-        grid = tf.Variable(
-            np.zeros(0), dtype=lr_variable.dtype, shape=tf.TensorShape([None]), trainable=False
-        )
-        step = tf.Variable(0, dtype=tf.int64, trainable=False)
-
-        @tf.function(autograph=False)
-        def setup() -> None:
-            lr_variable.assign(tf.gather(grid, step))
-            for variable, value in zip(metric_variables, reset_values, strict=True):
-                variable.assign(value)
-            step.assign_add(1)
-
+        advance, grid, step = _grid_stepper(lr_variable, metric_variables)
+        setup = tf.function(advance, autograph=False)
         _SETUPS[model] = (key, (setup, grid, step))
-    grid.assign(lrs.astype(grid.dtype.as_numpy_dtype))
-    step.assign(0)
+    _load_grid(grid, step, lrs)
 
     expected = [0]
 
@@ -274,7 +291,6 @@ def _fused_train_function(model: Any, lr_variable: Any, lrs: np.ndarray) -> Any:
     test then uses :func:`_batch_setup` from the callback instead. Traced once per model
     and lr variable, reused by later range tests. Returns ``(train_function, step)``.
     """
-    import tensorflow as tf
 
     make_function = getattr(model, "_make_function", None)
     if make_function is None or keras.backend.backend() != "tensorflow":
@@ -287,24 +303,16 @@ def _fused_train_function(model: Any, lr_variable: Any, lrs: np.ndarray) -> Any:
     if cached is not None and cached[0] == key:
         function, grid, step = cached[1]
     else:
-        reset_values = [tf.constant(np.asarray(v.numpy())) for v in metric_variables]
-        grid = tf.Variable(
-            np.zeros(0), dtype=lr_variable.dtype, shape=tf.TensorShape([None]), trainable=False
-        )
-        step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        advance, grid, step = _grid_stepper(lr_variable, metric_variables)
         train_step = model.train_step
 
         def step_function(data: Any) -> Any:
-            lr_variable.assign(tf.gather(grid, step))
-            for variable, value in zip(metric_variables, reset_values, strict=True):
-                variable.assign(value)
-            step.assign_add(1)
+            advance()
             return train_step(data)
 
         function = make_function(step_function)
         _FUSED[model] = (key, (function, grid, step))
-    grid.assign(lrs.astype(grid.dtype.as_numpy_dtype))
-    step.assign(0)
+    _load_grid(grid, step, lrs)
     return function, step
 
 
@@ -351,21 +359,7 @@ def _restored(model: Any) -> Iterator[StateSnapshot]:
 def _orders(pool: DataPool, seed: int, replicate: int, rows_needed: int) -> np.ndarray:
     """Row order of a replicate: concatenated permutations of the pool, from its own stream."""
     rng = np.random.default_rng(seed_sequence(seed, "range_test", replicate))
-    parts, total = [], 0
-    while total < rows_needed:
-        parts.append(rng.permutation(pool.n_rows))
-        total += pool.n_rows
-    return np.concatenate(parts)[:rows_needed]
-
-
-def _take(structure: Any, rows: np.ndarray) -> Any:
-    if structure is None:
-        return None
-    if isinstance(structure, dict):
-        return {key: _take(value, rows) for key, value in structure.items()}
-    if isinstance(structure, list):
-        return [_take(value, rows) for value in structure]
-    return structure[rows]
+    return epoch_orders(rng, pool.n_rows, rows_needed)[:rows_needed]
 
 
 def range_test(
@@ -506,8 +500,8 @@ def range_test(
             if replicate > 0:
                 snapshot.restore()
             model.fit(
-                _take(pool.x, order),
-                _take(pool.y, order),
+                take(pool.x, order),
+                take(pool.y, order),
                 sample_weight=None if pool.sample_weight is None else pool.sample_weight[order],
                 batch_size=batch_size,
                 epochs=1,

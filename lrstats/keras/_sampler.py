@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -14,7 +13,6 @@ import tensorflow as tf
 
 from lrstats._streams import check_seed
 from lrstats._validation import check_choice, check_int, check_lrs
-from lrstats._version import __version__
 from lrstats.keras._data import DataPool, leaves, prepare_data
 from lrstats.keras._engine import get_engine
 from lrstats.keras._plan import (
@@ -27,8 +25,10 @@ from lrstats.keras._plan import (
     check_lrs_for,
     check_model,
     check_target_shapes,
+    optimizer_config,
     replicate_draws,
     replicate_ids,
+    versions,
     warn_about_model,
 )
 from lrstats.keras._state import StateSnapshot
@@ -286,14 +286,7 @@ def _batch_sizes(batch_size: Any) -> list[int]:
 
 def _provenance(model: Any, plan: Plan, pool: DataPool, path: str, reason: str | None) -> dict:
     optimizer = model.optimizer
-    config = {}
-    for key, value in optimizer.get_config().items():
-        if isinstance(value, (np.generic,)):
-            value = value.item()
-        if isinstance(value, (str, int, float, bool)) or value is None:
-            config[key] = value
-        else:
-            config[key] = repr(value)
+    config = optimizer_config(optimizer)
     return {
         "sampler": "lrstats.keras.sample_deltas",
         "seed": plan.entropy,
@@ -311,13 +304,7 @@ def _provenance(model: Any, plan: Plan, pool: DataPool, path: str, reason: str |
         "path": path,
         "exact_path_reason": reason,
         "chunk_size": plan.chunk,
-        "versions": {
-            "lrstats": __version__,
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-            "python": platform.python_version(),
-        },
+        "versions": versions(),
     }
 
 

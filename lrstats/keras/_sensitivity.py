@@ -14,7 +14,6 @@ import hashlib
 import json
 import math
 import numbers
-import platform
 import random
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,8 +27,9 @@ import tensorflow as tf
 
 from lrstats._streams import seed_sequence
 from lrstats._validation import check_int, check_lrs
-from lrstats._version import __version__
 from lrstats.execution import check_executor, describe_executor, map_runs
+from lrstats.keras._data import epoch_orders
+from lrstats.keras._plan import is_compiled, lacks_loss, optimizer_config, versions
 
 __all__ = ["RESERVED_COLUMNS", "build_demo_model", "learning_rate_schedule", "sensitivity"]
 
@@ -215,16 +215,13 @@ def check_built_model(model: Any, lr: float, seed: int, levels: Mapping[str, Any
             "`build_model` must return a compiled keras.Model. Received: "
             f"build_model({call}) returned {type(model).__name__}"
         )
-    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
+    if not is_compiled(model):
         raise ValueError(
             "`build_model` must return a model compiled with an optimizer and a loss "
             f"(model.compile(optimizer=..., loss=...)). Received: build_model({call}) returned "
             f"model {model.name!r}, not compiled"
         )
-    if (
-        getattr(model, "_compile_loss", None) is None
-        and type(model).compute_loss is keras.Model.compute_loss
-    ):
+    if lacks_loss(model):
         raise ValueError(
             "`build_model` must return a model compiled with a loss. Received: "
             f"build_model({call}) returned model {model.name!r} compiled without one"
@@ -456,7 +453,8 @@ def _train(run: _Run, shared: _Shared) -> pd.DataFrame:
     levels = dict(run.levels)
     build_levels = {k: v for k, v in levels.items() if k not in SWEEP_FACTORS}
     keras_seed, order = _run_seeds(run.seed)
-    permutations = np.stack([order.permutation(shared.n_rows) for _ in range(run.epochs)])
+    n_rows = shared.n_rows
+    permutations = epoch_orders(order, n_rows, run.epochs * n_rows).reshape(run.epochs, n_rows)
     steps = -(-shared.n_rows // run.batch_size)
     # set_random_seed seeds Python's and NumPy's global generators too: keep the caller's.
     with _run_randomness(keras_seed):
@@ -715,13 +713,7 @@ def sensitivity(
                 c for c in frame.columns if c not in _key_columns(frame, list(checked_factors))
             ],
             **model_info,
-            "versions": {
-                "lrstats": __version__,
-                "tensorflow": tf.__version__,
-                "keras": keras.__version__,
-                "numpy": np.__version__,
-                "python": platform.python_version(),
-            },
+            "versions": versions(),
         }
     )
     return frame
@@ -757,16 +749,8 @@ def _level_combinations(factors: dict[str, tuple]) -> list[tuple[tuple[str, Any]
 
 def _model_provenance(model: Any) -> dict[str, Any]:
     optimizer = model.optimizer
-    config = {}
-    for key, value in optimizer.get_config().items():
-        if key == "name":  # Keras numbers names per process (sgd_7): not provenance
-            continue
-        if isinstance(value, np.generic):
-            value = value.item()
-        if isinstance(value, (str, int, float, bool)) or value is None:
-            config[key] = value
-        else:
-            config[key] = repr(value)
+    # Keras numbers names per process (sgd_7): not provenance
+    config = optimizer_config(optimizer, drop=("name",))
     return {
         "optimizer": type(optimizer).__name__,
         "optimizer_config": config,

@@ -34,7 +34,7 @@ from lrstats.inference.halving import (
     round_optima,
     successive_halving,
 )
-from lrstats.keras._data import DataPool, prepare_data
+from lrstats.keras._data import DataPool, epoch_orders, prepare_data, take
 from lrstats.keras._plan import check_model as _check_model
 from lrstats.keras._state import StateSnapshot, settable_learning_rate
 
@@ -45,16 +45,6 @@ DEFAULT_LRS = tuple(float(10.0 ** (e / 2)) for e in range(-10, 1))
 #: Spawn key (in the "lookahead" namespace) of the validation split; replicates use 0, 1, ...
 SPLIT_KEY = 1 << 32
 MAX_VALIDATION_ROWS = 8192
-
-
-def _take(structure: Any, rows: np.ndarray) -> Any:
-    if structure is None:
-        return None
-    if isinstance(structure, dict):
-        return {key: _take(value, rows) for key, value in structure.items()}
-    if isinstance(structure, list):
-        return [_take(value, rows) for value in structure]
-    return structure[rows]
 
 
 class _MemberTrainer:
@@ -136,10 +126,9 @@ class _MemberTrainer:
         """Rows of the replicate's steps ``start..stop-1``: epochs of fresh permutations."""
         need = stop * self.batch_size
         stream = self._index_streams[replicate]
-        while stream.size < need:
-            stream = np.concatenate(
-                [stream, self._orders[replicate].permutation(self.pool.n_rows)]
-            )
+        if stream.size < need:
+            more = epoch_orders(self._orders[replicate], self.pool.n_rows, need - stream.size)
+            stream = np.concatenate([stream, more])
         self._index_streams[replicate] = stream
         return stream[start * self.batch_size : need].reshape(stop - start, self.batch_size)
 
@@ -152,7 +141,7 @@ class _MemberTrainer:
         with settable_learning_rate(self.optimizer) as lr_variable:
             for r in range(self.replicates):
                 rows = self._rows(r, start, stop)  # (steps, batch): the same for every lr
-                xb, yb = _take(self.pool.x, rows), _take(self.pool.y, rows)
+                xb, yb = take(self.pool.x, rows), take(self.pool.y, rows)
                 w = self.pool.sample_weight
                 wb = None if w is None else w[rows]
                 for j, k in enumerate(lr_indices):
@@ -173,7 +162,7 @@ def _split(pool: DataPool, fraction: float, entropy: int) -> tuple[DataPool, Dat
 
     def part(rows):
         w = None if pool.sample_weight is None else pool.sample_weight[rows]
-        return DataPool(_take(pool.x, rows), _take(pool.y, rows), w, len(rows))
+        return DataPool(take(pool.x, rows), take(pool.y, rows), w, len(rows))
 
     return part(train), part(val)
 
@@ -329,8 +318,8 @@ def recommend_lr(
             f"Received: batch_size={batch_size}"
         )
     val = DataPool(
-        _take(val.x, np.arange(min(val.n_rows, MAX_VALIDATION_ROWS))),
-        _take(val.y, np.arange(min(val.n_rows, MAX_VALIDATION_ROWS))),
+        take(val.x, np.arange(min(val.n_rows, MAX_VALIDATION_ROWS))),
+        take(val.y, np.arange(min(val.n_rows, MAX_VALIDATION_ROWS))),
         None,
         min(val.n_rows, MAX_VALIDATION_ROWS),
     )

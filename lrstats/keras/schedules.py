@@ -15,8 +15,14 @@ from typing import Any
 import keras
 from keras import ops
 
-from lrstats._validation import check_choice, check_int, check_real
-from lrstats.schedules import check_one_cycle, one_cycle_momentum
+from lrstats._validation import check_choice, check_int
+from lrstats.schedules import (
+    check_one_cycle,
+    check_time_based_decay,
+    interpolate,
+    one_cycle_momentum,
+    phase_ends,
+)
 
 __all__ = [
     "CycleMomentum",
@@ -85,16 +91,13 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         self.name = name
 
     def _interpolate(self, start: float, end: float, fraction: Any) -> Any:
-        if self.anneal == "cos":
-            fraction = 0.5 * (1.0 - ops.cos(math.pi * fraction))
-        return start * (1.0 - fraction) + end * fraction
+        return interpolate(start, end, fraction, self.anneal, cos=ops.cos)
 
     def __call__(self, step: Any) -> Any:
         dtype = keras.config.floatx()
         total = float(self.total_steps)
         t = ops.clip(ops.cast(step, dtype), 0.0, total)
-        peak = self.pct_start * total
-        cycle_end = (1.0 - self.annihilation_pct) * total
+        peak, cycle_end = phase_ends(total, self.pct_start, self.annihilation_pct)
         initial = self.max_lr / self.div_factor
         final_lr = initial / self.final_div_factor
         up = self._interpolate(initial, self.max_lr, t / peak)
@@ -323,6 +326,5 @@ def time_based_decay_schedule(
     Returns ``InverseTimeDecay(initial_lr, decay_steps=1, decay_rate=decay)``; the
     formula is :func:`lrstats.schedules.time_based_decay`.
     """
-    initial_lr = check_real(initial_lr, "initial_lr", low=0.0, low_inclusive=False)
-    decay = check_real(decay, "decay", low=0.0)
+    initial_lr, decay = check_time_based_decay(initial_lr, decay)
     return keras.optimizers.schedules.InverseTimeDecay(initial_lr, decay_steps=1, decay_rate=decay)

@@ -23,6 +23,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
+from lrstats._validation import check_dataframe
 from lrstats.presentation.theme import figure_size
 
 __all__ = ["plot_best_lr_by_batch_size", "plot_level_differences"]
@@ -82,10 +83,7 @@ def plot_best_lr_by_batch_size(
     ...                       "ci_low": [0.005, 0.01, 0.02], "ci_high": [0.02, 0.05, 0.1]})
     >>> ax = plot_best_lr_by_batch_size(table)
     """
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(
-            f"`table` must be a pandas DataFrame. Received: table of type {type(table).__name__}"
-        )
+    check_dataframe(table, "table")
     missing = [c for c in (by, "lr", "ci_low", "ci_high") if c not in table.columns]
     if missing:
         raise ValueError(

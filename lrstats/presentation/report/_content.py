@@ -57,6 +57,19 @@ _UTEST_DISPLAY = [
 Draw = Callable[[Any], Any]
 
 
+def _level_pct(analysis: Any) -> str:
+    return f"{100 * analysis.confidence_level:g}%"
+
+
+def _prefixed(parts: Mapping[str, Any], prefix: str) -> list[Any]:
+    """The results of one kind (``selection_*``, ``shape_*``) in the order they ran."""
+    return [result for name, result in parts.items() if name.startswith(prefix)]
+
+
+def _u_shape(goal: str) -> str:
+    return "U" if goal == "minimize" else "inverted U"
+
+
 def _symbol(analysis: Any) -> str:
     return "\u0394L" if analysis.response == "delta" else analysis.response
 
@@ -93,7 +106,7 @@ def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def report_tables(analysis: Any) -> list[Table]:
     """The report's tables; with ``by=``, each table stacks the levels (level columns first)."""
-    level_pct = f"{100 * analysis.confidence_level:g}%"
+    level_pct = _level_pct(analysis)
     levels = analysis.levels()
     by = list(analysis.by)
     n_resamples = analysis.n_resamples
@@ -127,9 +140,9 @@ def report_tables(analysis: Any) -> list[Table]:
     if any(n.startswith("selection_") for n in has):
         frame = _stack(
             [
-                tables.selection_table([r for n, r in parts.items() if n.startswith("selection_")])
+                tables.selection_table(_prefixed(parts, "selection_"))
                 for level, parts in levels
-                if any(n.startswith("selection_") for n in parts)
+                if _prefixed(parts, "selection_")
             ]
         )
         out.append(
@@ -147,11 +160,11 @@ def report_tables(analysis: Any) -> list[Table]:
         frame = _stack(
             [
                 with_level(
-                    tables.shape_table([r for n, r in parts.items() if n.startswith("shape_")]),
+                    tables.shape_table(_prefixed(parts, "shape_")),
                     level,
                 )
                 for level, parts in levels
-                if any(n.startswith("shape_") for n in parts)
+                if _prefixed(parts, "shape_")
             ]
         )
         out.append(
@@ -183,7 +196,7 @@ def report_tables(analysis: Any) -> list[Table]:
             )
         )
     if "utest" in has:
-        shape = "U" if analysis.goal == "minimize" else "inverted U"
+        shape = _u_shape(analysis.goal)
         out.append(
             Table(
                 "utest",
@@ -228,7 +241,7 @@ def report_figures(analysis: Any) -> list[tuple[Figure, Draw, int]]:
     """The report's figures as ``(figure, draw(ax), columns)``; one set per ``by=`` level."""
     if "range_test" in analysis or "diagnosis" in analysis:
         return classic_figures(analysis)
-    level_pct = f"{100 * analysis.confidence_level:g}%"
+    level_pct = _level_pct(analysis)
     n_resamples = analysis.n_resamples
     jitter = np.random.default_rng(analysis.jitter_seed)
     symbol = _symbol(analysis)
@@ -241,8 +254,8 @@ def report_figures(analysis: Any) -> list[tuple[Figure, Draw, int]]:
         if summary is None:
             continue
         bootstrap = parts.get("summary_bca")
-        selections = [r for n, r in parts.items() if n.startswith("selection_")]
-        fits = [r for n, r in parts.items() if n.startswith("shape_")]
+        selections = _prefixed(parts, "selection_")
+        fits = _prefixed(parts, "shape_")
         comparison, utest = parts.get("comparison"), parts.get("utest")
         data = analysis.level_data(level)
         curve_name = "delta_curve" if analysis.loss_change else "curve"
@@ -392,13 +405,11 @@ def report_figures(analysis: Any) -> list[tuple[Figure, Draw, int]]:
 
 def headline(analysis: Any) -> list[str]:
     """The report's opening lines, restating the results' numbers."""
-    level_pct = f"{100 * analysis.confidence_level:g}%"
+    level_pct = _level_pct(analysis)
     lines: list[str] = classic_headline(analysis)
     for level, parts in analysis.levels():
         prefix = f"[{_level_text(level)}] " if level else ""
-        for name, selection in parts.items():
-            if not name.startswith("selection_"):
-                continue
+        for selection in _prefixed(parts, "selection_"):
             if not math.isfinite(float(selection.lr)):
                 lines.append(f"{prefix}Rule {selection.rule}: no learning rate qualifies.")
                 continue
@@ -407,12 +418,11 @@ def headline(analysis: Any) -> list[str]:
                 f"interval {interval(selection.ci_low, selection.ci_high)}, chosen in "
                 f"{fmt(100 * selection.stability, 3)}% of resamples."
             )
-        for name, fit in parts.items():
-            if name.startswith("shape_"):
-                lines.append(
-                    f"{prefix}{fit.kind.capitalize()} fit: optimum lr = {fmt(fit.optimum_lr)}, "
-                    f"{level_pct} interval {interval(fit.ci_low, fit.ci_high)}."
-                )
+        for fit in _prefixed(parts, "shape_"):
+            lines.append(
+                f"{prefix}{fit.kind.capitalize()} fit: optimum lr = {fmt(fit.optimum_lr)}, "
+                f"{level_pct} interval {interval(fit.ci_low, fit.ci_high)}."
+            )
         comparison = parts.get("comparison")
         if comparison is not None:
             others = [v for v in comparison.indistinguishable_lrs if v != comparison.best_lr]
@@ -426,7 +436,7 @@ def headline(analysis: Any) -> list[str]:
         if utest is not None:
             # The extremum (a quadratic's vertex) stays in the U-test section: on ΔL curves
             # it is biased low, and the headline lists the shape fits' optima instead.
-            shape = "U" if analysis.goal == "minimize" else "inverted U"
+            shape = _u_shape(analysis.goal)
             verdict = (
                 f"a {shape} shape over the grid"
                 if utest.pvalue < 0.05
@@ -490,7 +500,7 @@ _RANGE_TEST_SETTINGS = (
 
 def classic_tables(analysis: Any) -> list[Table]:
     """The range test's suggestions and the diagnosis's verdicts, as the results give them."""
-    level_pct = f"{100 * analysis.confidence_level:g}%"
+    level_pct = _level_pct(analysis)
     out: list[Table] = []
     result = analysis.get("range_test")
     if result is not None:
@@ -536,7 +546,7 @@ def classic_tables(analysis: Any) -> list[Table]:
 
 def classic_figures(analysis: Any) -> list[tuple[Figure, Draw, int]]:
     """The range-test figure and the annotated training curves."""
-    level_pct = f"{100 * analysis.confidence_level:g}%"
+    level_pct = _level_pct(analysis)
     specs: list[tuple[Figure, Draw, int]] = []
     result = analysis.get("range_test")
     if result is not None:
@@ -572,7 +582,7 @@ def classic_figures(analysis: Any) -> list[tuple[Figure, Draw, int]]:
 
 def classic_headline(analysis: Any) -> list[str]:
     """Opening lines of a range test or a diagnosis, restating their numbers."""
-    level_pct = f"{100 * analysis.confidence_level:g}%"
+    level_pct = _level_pct(analysis)
     lines: list[str] = []
     result = analysis.get("range_test")
     if result is not None:
