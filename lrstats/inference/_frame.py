@@ -28,6 +28,11 @@ def is_loss_change(response: str) -> bool:
 
     Only these have a meaningful sign (negative: the loss went down), so only they get
     ``p_decrease``, the sign rules, the ``local`` one-step fit and a zero line.
+
+    Examples
+    --------
+    >>> is_loss_change("delta"), is_loss_change("log_ratio"), is_loss_change("val_loss")
+    (True, True, False)
     """
     return response in DERIVED_RESPONSES
 

@@ -287,6 +287,17 @@ def one_cycle_from_selection(selection: Any, total_steps: int, **kwargs: Any) ->
     of the selection's interval (``div_factor = lr / ci_low``, at least 1), so the cycle
     sweeps the lrs the data could not tell apart from the selected one; with no usable
     interval the default 25 applies.
+
+    Examples
+    --------
+    >>> import lrstats
+    >>> from lrstats.simulate import simulate_frame
+    >>> frame = simulate_frame(replicates=30, rng=0)
+    >>> from lrstats.keras.schedules import one_cycle_from_selection
+    >>> selection = lrstats.select_lr(frame, rule="ucb", n_resamples=200, rng=0)
+    >>> schedule = one_cycle_from_selection(selection, total_steps=1000)
+    >>> type(schedule).__name__
+    'OneCycle'
     """
     lr = _finite_positive(selection.lr, "selection.lr")
     if "div_factor" not in kwargs:
@@ -308,6 +319,17 @@ def cosine_restarts_from_selection(
     ``alpha = ci_low / lr`` (0 when there is no interval), then restarts; cycle ``i`` is
     ``t_mul^i`` times longer and starts ``m_mul^i`` times lower (Loshchilov & Hutter 2017,
     SGDR). This is what autolrtuner's ``GetCyclicLRCallback`` offers, as a schedule.
+
+    Examples
+    --------
+    >>> import lrstats
+    >>> from lrstats.simulate import simulate_frame
+    >>> frame = simulate_frame(replicates=30, rng=0)
+    >>> from lrstats.keras.schedules import cosine_restarts_from_selection
+    >>> selection = lrstats.select_lr(frame, rule="ucb", n_resamples=200, rng=0)
+    >>> schedule = cosine_restarts_from_selection(selection, first_decay_steps=500)
+    >>> type(schedule).__name__
+    'CosineDecayRestarts'
     """
     lr = _finite_positive(selection.lr, "selection.lr")
     first_decay_steps = check_int(first_decay_steps, "first_decay_steps", minimum=1)
@@ -325,6 +347,13 @@ def time_based_decay_schedule(
 
     Returns ``InverseTimeDecay(initial_lr, decay_steps=1, decay_rate=decay)``; the
     formula is :func:`lrstats.schedules.time_based_decay`.
+
+    Examples
+    --------
+    >>> from lrstats.keras.schedules import time_based_decay_schedule
+    >>> schedule = time_based_decay_schedule(0.1, decay=0.01)
+    >>> round(float(schedule(0)), 6), round(float(schedule(100)), 6)   # 0.1 / (1 + 0.01 * 100)
+    (0.1, 0.05)
     """
     initial_lr, decay = check_time_based_decay(initial_lr, decay)
     return keras.optimizers.schedules.InverseTimeDecay(initial_lr, decay_steps=1, decay_rate=decay)

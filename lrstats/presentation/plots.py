@@ -530,6 +530,15 @@ def plot_p_decrease(
     -----
     ``p_decrease`` is the share of all replicates whose response is below zero (a
     diverged replicate never counts as a decrease). A dashed line marks 1/2.
+
+    Examples
+    --------
+    >>> import lrstats
+    >>> from lrstats.simulate import simulate_frame
+    >>> frame = simulate_frame(replicates=30, rng=0)
+    >>> ax = lrstats.presentation.plot_p_decrease(lrstats.summarize(frame))
+    >>> ax.get_xscale(), ax.get_ylabel()
+    ('log', 'P(ΔL < 0)')
     """
     _require(summary, "summary", ("table", "confidence_level", "response"), "Summary")
     if "p_decrease" not in summary.table:
@@ -616,6 +625,15 @@ def plot_distribution(
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import lrstats
+    >>> from lrstats.simulate import simulate_frame
+    >>> frame = simulate_frame(replicates=30, rng=0)
+    >>> ax = lrstats.presentation.plot_distribution(frame)
+    >>> ax.get_xscale()
+    'log'
     """
     from lrstats.inference import response_values
 
@@ -729,6 +747,16 @@ def plot_shape(
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import lrstats
+    >>> from lrstats.simulate import simulate_frame
+    >>> frame = simulate_frame(replicates=30, rng=0)
+    >>> fit = lrstats.fit_shape(frame, kind="unimodal", n_resamples=200, rng=0)
+    >>> ax = lrstats.presentation.plot_shape(fit)
+    >>> ax.get_xscale()
+    'log'
     """
     fits = _as_list(fit_or_fits, "fit_or_fits")
     if not fits:
@@ -883,6 +911,16 @@ def plot_selection(
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import lrstats
+    >>> from lrstats.simulate import simulate_frame
+    >>> frame = simulate_frame(replicates=30, rng=0)
+    >>> selection = lrstats.select_lr(frame, rule="ucb", n_resamples=200, rng=0)
+    >>> ax = lrstats.presentation.plot_selection(selection)
+    >>> ax.get_xscale()
+    'log'
     """
     if not isinstance(zoom, bool):
         raise TypeError(f"`zoom` must be a bool. Received: zoom={zoom!r}")
@@ -1083,6 +1121,15 @@ def plot_comparison(
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import lrstats
+    >>> from lrstats.simulate import simulate_frame
+    >>> frame = simulate_frame(replicates=30, rng=0)
+    >>> ax = lrstats.presentation.plot_comparison(lrstats.compare_to_best(frame))
+    >>> ax.get_xscale()
+    'log'
     """
     _require(
         comparison,
@@ -1186,6 +1233,16 @@ def plot_utest(
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import lrstats
+    >>> from lrstats.simulate import simulate_frame
+    >>> frame = simulate_frame(replicates=30, rng=0)
+    >>> result = lrstats.u_test(frame)
+    >>> ax = lrstats.presentation.plot_utest(result, summary=lrstats.summarize(frame))
+    >>> ax.get_xscale()
+    'log'
     """
     _require(
         result,
@@ -1287,6 +1344,16 @@ def plot_levels(result: Any, ax: Any = None, *, legend: bool | str = True) -> Ax
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import lrstats
+    >>> from lrstats.simulate import simulate_sweep
+    >>> sweep = simulate_sweep(batch_sizes=[32, 128], rng=0)
+    >>> by_size = lrstats.summarize(sweep, response="val_loss", by="batch_size")
+    >>> ax = lrstats.presentation.plot_levels(by_size)
+    >>> ax.get_xscale()
+    'log'
     """
     results = getattr(result, "results", None)
     if not isinstance(results, Mapping) or not results:

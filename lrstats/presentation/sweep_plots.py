@@ -147,6 +147,16 @@ def plot_level_differences(comparison: Any, *, ax: Any = None) -> Axes:
     matplotlib.axes.Axes
         Log lr on x; one series per level, dodged slightly so intervals do not overlap;
         a zero line (no difference from the baseline).
+
+    Examples
+    --------
+    >>> import lrstats
+    >>> from lrstats.simulate import simulate_sweep
+    >>> sweep = simulate_sweep(batch_sizes=[32, 128], rng=0)
+    >>> comparison = lrstats.compare_levels(sweep, factor="batch_size", response="val_loss")
+    >>> ax = lrstats.presentation.plot_level_differences(comparison)
+    >>> ax.get_xscale()
+    'log'
     """
     table = getattr(comparison, "table", None)
     factor = getattr(comparison, "factor", None)

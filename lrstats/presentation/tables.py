@@ -642,6 +642,16 @@ def selection_table(selections: Any) -> pd.DataFrame:
     -------
     pandas.DataFrame
         The selections' ``to_frame()`` rows, raw values.
+
+    Examples
+    --------
+    >>> import lrstats
+    >>> from lrstats.simulate import simulate_frame
+    >>> frame = simulate_frame(replicates=30, rng=0)
+    >>> selections = [lrstats.select_lr(frame, rule=r, n_resamples=200, rng=0)
+    ...               for r in ("mean", "ucb")]
+    >>> lrstats.presentation.selection_table(selections)["rule"].tolist()
+    ['mean', 'ucb']
     """
     if isinstance(selections, Mapping):
         selections = list(selections.values())
@@ -663,6 +673,16 @@ def shape_table(fits: Any) -> pd.DataFrame:
         Columns ``kind, optimum_lr, ci_low, ci_high, break_even_lr, break_even_ci_low,
         break_even_ci_high, confidence_level, response`` (raw values; NaN where a kind has
         no break-even lr).
+
+    Examples
+    --------
+    >>> import lrstats
+    >>> from lrstats.simulate import simulate_frame
+    >>> frame = simulate_frame(replicates=30, rng=0)
+    >>> fits = [lrstats.fit_shape(frame, kind=k, n_resamples=200, rng=0)
+    ...         for k in ("unimodal", "local")]
+    >>> lrstats.presentation.shape_table(fits)["kind"].tolist()
+    ['unimodal', 'local']
     """
     if isinstance(fits, Mapping):
         fits = list(fits.values())
