@@ -294,10 +294,13 @@ def one_cycle_from_selection(selection: Any, total_steps: int, **kwargs: Any) ->
     >>> from lrstats.simulate import simulate_frame
     >>> frame = simulate_frame(replicates=30, rng=0)
     >>> from lrstats.keras.schedules import one_cycle_from_selection
-    >>> selection = lrstats.select_lr(frame, rule="ucb", n_resamples=200, rng=0)
+    >>> selection = lrstats.select_lr(frame, rule="mean", n_resamples=200, rng=0)
     >>> schedule = one_cycle_from_selection(selection, total_steps=1000)
-    >>> type(schedule).__name__
-    'OneCycle'
+    >>> lr, low = selection.lr, selection.ci_low
+    >>> round(low / lr, 3)   # the interval's low end, where the cycle starts
+    0.794
+    >>> round(float(schedule(0)) / low, 5), round(float(schedule(450)) / lr, 5)
+    (1.0, 1.0)
     """
     lr = _finite_positive(selection.lr, "selection.lr")
     if "div_factor" not in kwargs:
@@ -326,10 +329,13 @@ def cosine_restarts_from_selection(
     >>> from lrstats.simulate import simulate_frame
     >>> frame = simulate_frame(replicates=30, rng=0)
     >>> from lrstats.keras.schedules import cosine_restarts_from_selection
-    >>> selection = lrstats.select_lr(frame, rule="ucb", n_resamples=200, rng=0)
+    >>> selection = lrstats.select_lr(frame, rule="mean", n_resamples=200, rng=0)
     >>> schedule = cosine_restarts_from_selection(selection, first_decay_steps=500)
-    >>> type(schedule).__name__
-    'CosineDecayRestarts'
+    >>> lr, low = selection.lr, selection.ci_low
+    >>> round(low / lr, 3)   # each cycle decays from lr to the interval's low end
+    0.794
+    >>> round(float(schedule(0)) / lr, 5), round(float(schedule(499)) / low, 2)
+    (1.0, 1.0)
     """
     lr = _finite_positive(selection.lr, "selection.lr")
     first_decay_steps = check_int(first_decay_steps, "first_decay_steps", minimum=1)
