@@ -56,7 +56,30 @@ tf.get_logger().addFilter(_QuietEngineRetracing())
 
 
 class UnsupportedOptimizer(Exception):
-    """The optimizer cannot be cloned onto batched variables."""
+    """The optimizer cannot be cloned onto batched (or stacked per-member) variables."""
+
+
+def pair_slots(optimizer: Any, clone: Any, n_stacked: int) -> list[tuple[Any, Any, bool]]:
+    """Pair the clone's variables with the real optimizer's, by position.
+
+    The learning-rate slot is left out (it is set per step). Each pair is ``(clone's
+    variable, real variable, stacked)``: ``stacked`` when the clone's variable holds one
+    copy per replicate or member (leading axis ``n_stacked``), else a shared scalar such as
+    the iteration count. Used by the one-step engine and the lookahead engine alike.
+    """
+    real = [v for v in optimizer.variables if v is not learning_rate_slot(optimizer)]
+    cloned = [v for v in clone.variables if v is not learning_rate_slot(clone)]
+    if len(real) != len(cloned):
+        raise UnsupportedOptimizer("optimizer variables do not pair up")
+    pairs = []
+    for original, copy in zip(real, cloned, strict=True):
+        if tuple(copy.shape) == tuple(original.shape):
+            pairs.append((copy, original, False))
+        elif tuple(copy.shape) == (n_stacked, *original.shape):
+            pairs.append((copy, original, True))
+        else:
+            raise UnsupportedOptimizer(f"slot {original.path} has an unexpected shape")
+    return pairs
 
 
 def seed_state_positions(model: Any) -> list[int]:
@@ -218,20 +241,9 @@ class BatchedEngine:
             ),
         )
         # The learning rate is set per step; pair every other variable by position.
-        real = [v for v in optimizer.variables if v is not learning_rate_slot(optimizer)]
-        cloned = [v for v in clone.variables if v is not learning_rate_slot(clone)]
-        if len(real) != len(cloned):
-            raise UnsupportedOptimizer("optimizer variables do not pair up")
-        pairs = []
-        for original, copy in zip(real, cloned, strict=True):
-            if tuple(copy.shape) == tuple(original.shape):
-                pairs.append((copy, original, False))
-            elif tuple(copy.shape) == (self.chunk_size, *original.shape):
-                pairs.append((copy, original, True))
-            else:
-                raise UnsupportedOptimizer(f"slot {original.path} has an unexpected shape")
+        # Pair first: an optimizer whose slots do not pair up leaves no clone behind.
+        self.slot_pairs = pair_slots(optimizer, clone, self.chunk_size)
         self.clone = clone
-        self.slot_pairs = pairs
 
     # -- per-replicate loss ------------------------------------------------------------
     def _loss(self, weights, non_trainable, metric_values, seeds, x, y, sample_weight, training):

@@ -40,11 +40,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from lrstats.keras._engine import UnsupportedOptimizer, pair_slots
 from lrstats.keras._keras_private import (
     call_has_training_arg,
     compiled_loss,
     has_constraint,
-    learning_rate_slot,
     losses_override,
     replace_update_step,
     replace_weight_decay,
@@ -60,10 +60,6 @@ class _QuietRetracing(logging.Filter):
 
 
 tf.get_logger().addFilter(_QuietRetracing())
-
-
-class UnsupportedOptimizer(Exception):
-    """The optimizer cannot be cloned onto stacked per-member variables."""
 
 
 def _gather(structure: Any, index: tf.Tensor) -> Any:
@@ -130,19 +126,7 @@ class TrajectoryEngine:
             raise UnsupportedOptimizer(
                 f"cannot clone {type(optimizer).__name__}: {error}"
             ) from error
-        real = [v for v in optimizer.variables if v is not learning_rate_slot(optimizer)]
-        cloned = [v for v in clone.variables if v is not learning_rate_slot(clone)]
-        if len(real) != len(cloned):
-            raise UnsupportedOptimizer("optimizer variables do not pair up")
-        pairs = []
-        for original, copy in zip(real, cloned, strict=True):
-            if tuple(copy.shape) == tuple(original.shape):
-                pairs.append((copy, original, False))
-            elif tuple(copy.shape) == (self.n_members, *original.shape):
-                pairs.append((copy, original, True))
-            else:
-                raise UnsupportedOptimizer(f"slot {original.path} has an unexpected shape")
-        self.slot_pairs = pairs
+        self.slot_pairs = pair_slots(optimizer, clone, self.n_members)
 
         # Per-member learning rates: the clone's update_step receives, for each stacked
         # variable, the member lrs shaped to broadcast against it.
