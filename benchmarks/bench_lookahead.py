@@ -48,11 +48,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-N_ROWS = 10_000
-N_FEATURES = 20
-HIDDEN = 64
-BATCH = 64
-DATA_SEED = 20261123
+# The data and the MLP are the sampler benchmark's (same module folder).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_sampler
+from bench_sampler import BATCH, HIDDEN, N_FEATURES, N_ROWS, make_data
+
 SEED = 0
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -91,38 +91,9 @@ def mib(n_bytes: float) -> str:
     return f"{n_bytes / (1 << 20):,.0f} MiB"
 
 
-def make_data() -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(DATA_SEED)
-    x = rng.normal(size=(N_ROWS, N_FEATURES)).astype(np.float32)
-    w = rng.normal(size=(N_FEATURES, 1)) / np.sqrt(N_FEATURES)
-    y = np.tanh(x @ w) + 0.3 * np.sin(x[:, :1] * x[:, 1:2]) + 0.1 * rng.normal(size=(N_ROWS, 1))
-    return x, y.astype(np.float32)
-
-
 def make_model(optimizer: str):
-    import keras
-
-    def dense(units: int, seed: int, activation: str | None = None):
-        return keras.layers.Dense(
-            units,
-            activation=activation,
-            kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
-        )
-
-    model = keras.Sequential(
-        [
-            keras.Input((N_FEATURES,)),
-            dense(HIDDEN, 1, "relu"),
-            dense(HIDDEN, 2, "relu"),
-            dense(1, 3),
-        ]
-    )
-    opt = (
-        keras.optimizers.SGD(0.01, momentum=0.9)
-        if optimizer == "momentum"
-        else keras.optimizers.Adam(1e-3)
-    )
-    model.compile(optimizer=opt, loss="mse")
+    """The sampler benchmark's MLP (the same seeded weights), its optimizer built."""
+    model = bench_sampler.make_model(optimizer)
     model.optimizer.build(model.trainable_variables)
     return model
 
