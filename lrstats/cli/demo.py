@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         # recommend_lr's own grid (11 half-decades, the one its defaults were chosen on)
         recommendation = recommend_lr(
             model, data.x, data.y, epochs=args.epochs, seed=args.seed,
-            batch_size=args.batch_size,
+            batch_size=args.batch_size, progress=not args.no_progress,
         )  # fmt: skip
         seconds = time.perf_counter() - start
         print(

@@ -154,6 +154,30 @@ class _MemberTrainer:
         return losses
 
 
+def _progress_bar(progress: bool, total: int):
+    if progress:
+        from tqdm.auto import tqdm
+    else:  # no import: tqdm.auto warns in notebooks without ipywidgets even when disabled
+        from tqdm.std import tqdm
+    return tqdm(total=total, disable=not progress, desc="recommend_lr", unit="step", leave=False)
+
+
+def _with_progress(advance, bar, replicates: int, steps_per_epoch: int):
+    """``advance`` that moves ``bar`` by the member-steps each round trains."""
+    rounds = iter(range(1, 1 << 30))
+
+    def wrapped(lr_indices: np.ndarray, start: int, stop: int) -> np.ndarray:
+        bar.set_postfix_str(
+            f"round {next(rounds)}, to {stop / steps_per_epoch:.3g} epochs, {len(lr_indices)} lrs",
+            refresh=False,
+        )
+        losses = advance(lr_indices, start, stop)
+        bar.update(len(lr_indices) * replicates * (stop - start))
+        return losses
+
+    return wrapped
+
+
 def _split(pool: DataPool, fraction: float, entropy: int) -> tuple[DataPool, DataPool]:
     rng = np.random.default_rng(seed_sequence(entropy, "lookahead", SPLIT_KEY))
     order = rng.permutation(pool.n_rows)
@@ -188,6 +212,7 @@ def recommend_lr(
     halve: bool = True,
     sample_weight: Any = None,
     max_rows: int = 1_000_000,
+    progress: bool = True,
 ) -> Recommendation:
     """The lr to train ``model`` with, by statistical successive halving on copies.
 
@@ -249,6 +274,9 @@ def recommend_lr(
         successive halving does, when the test rules out fewer.
     sample_weight : array_like, optional
     max_rows : int, default 1_000_000
+    progress : bool, default True
+        A progress bar over the member-steps of the budget (the halving usually stops
+        before the budget is spent), showing the round, its horizon and the lrs left.
 
     Returns
     -------
@@ -282,6 +310,8 @@ def recommend_lr(
     >>> rec.lr, rec.ci_low, rec.ci_high  # doctest: +SKIP
     """
     _check_model(model)
+    if not isinstance(progress, bool):
+        raise TypeError(f"`progress` must be True or False. Received: progress={progress!r}")
     grid = check_lrs(DEFAULT_LRS if lrs is None else lrs, "lrs")
     entropy = check_seed(seed, "seed")
     budget = check_real(budget, "budget", low=0.0, low_inclusive=False)
@@ -341,16 +371,18 @@ def recommend_lr(
     start = time.perf_counter()
     try:
         trainer = _MemberTrainer(model, train, val, grid, replicates, batch_size, entropy)
-        result = successive_halving(
-            trainer.advance,
-            grid.size,
-            replicates=replicates,
-            initial_steps=initial_steps,
-            budget_steps=budget_steps,
-            alpha=alpha,
-            keep_fraction=keep_fraction,
-            halve=halve,
-        )
+        with _progress_bar(progress, budget_steps) as bar:
+            advance = _with_progress(trainer.advance, bar, replicates, steps_per_epoch)
+            result = successive_halving(
+                advance,
+                grid.size,
+                replicates=replicates,
+                initial_steps=initial_steps,
+                budget_steps=budget_steps,
+                alpha=alpha,
+                keep_fraction=keep_fraction,
+                halve=halve,
+            )
     finally:
         snapshot.restore()
     evidence = result.evidence.copy()

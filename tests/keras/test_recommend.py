@@ -118,6 +118,11 @@ def test_divergence_is_data(make_model, regression_data):
         ({"initial_epochs": 0.0}, ValueError, "`initial_epochs` must be a finite number"),
         ({"initial_epochs": 10.0}, ValueError, "`budget` must cover the first round"),
         ({"keep_fraction": -0.1}, ValueError, "`keep_fraction`"),
+        (
+            {"progress": "yes"},
+            TypeError,
+            "`progress` must be True or False. Received: progress='yes'",
+        ),
     ],
 )
 def test_validation_errors_before_any_change(warm, regression_data, kwargs, error, message):
@@ -126,6 +131,30 @@ def test_validation_errors_before_any_change(warm, regression_data, kwargs, erro
     with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
         recommend_lr(warm, x, y, **{"lrs": LRS, "seed": 0, **kwargs})
     assert _bits(warm) == before
+
+
+def test_progress_bar_counts_the_member_steps_trained(warm, regression_data, monkeypatch):
+    import io
+
+    from tqdm.std import tqdm
+
+    x, y = regression_data
+    bars = []
+
+    def bar(progress, total):
+        bars.append(tqdm(total=total, disable=not progress, file=io.StringIO(), mininterval=0))
+        return bars[-1]
+
+    monkeypatch.setattr(recommend_module, "_progress_bar", bar)
+    result = recommend_lr(warm, x, y, lrs=LRS, seed=0, budget=2.0, progress=True)
+    (shown,) = bars
+    assert shown.total == result.budget_steps
+    assert shown.n == result.steps_spent > 0
+    assert f"round {result.rounds}," in shown.postfix
+    # the same member-steps as the evidence: every (round, lr, replicate) its horizon's steps
+    horizons = np.r_[0, np.sort(result.evidence["steps"].unique())]
+    per_round = result.summary_frame().groupby("round")["lr"].size().to_numpy()
+    assert shown.n == int((per_round * np.diff(horizons) * result.replicates).sum())
 
 
 def test_uncompiled_model_is_rejected(regression_data):
