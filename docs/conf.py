@@ -33,10 +33,8 @@ extensions = [
 # Markdown pages and notebooks are both read by MyST-NB; a page is a notebook when its
 # front matter says ``file_format: mystnb``.
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
-# _drafts: pages of tools that are not on this branch yet (see docs/_drafts/README.md).
 exclude_patterns = [
     "_build",
-    "_drafts",
     "figures",  # tables written by make_figures.py, included into pages, not pages themselves
     "jupyter_execute",
     "Thumbs.db",
