@@ -121,13 +121,17 @@ def train_run(cell: C.Cell, lr: float, seed: int, epochs: int = C.EPOCHS) -> pd.
     )
 
 
-def run_sweep(cell: C.Cell, done: set, path: Path = TRUTH_CSV) -> None:
-    """Train every (lr, seed) of ``cell`` not yet in ``done``; append each run to ``path``."""
+def run_sweep(cell: C.Cell, done: set, path: Path = TRUTH_CSV, run=None) -> None:
+    """Train every (lr, seed) of ``cell`` not yet in ``done``; append each run to ``path``.
+
+    ``run(cell, lr, seed)`` trains one run (default :func:`train_run`).
+    """
+    run = train_run if run is None else run
     for lr in C.GRID:
         for seed in C.SEEDS:
             if (cell.name, _key(lr), seed) in done:
                 continue
-            frame = train_run(cell, lr, seed)
+            frame = run(cell, lr, seed)
             header = not path.exists()
             frame.to_csv(path, mode="a", header=header, index=False, float_format="%.9g")
             print(
@@ -141,12 +145,60 @@ def _key(lr: float) -> str:
     return f"{lr:.6g}"
 
 
+#: The same sweeps run by the sweeps issue's tool, ``lrstats.keras.sensitivity`` (one
+#: ``fit`` per run, a fresh model per run): the cross-check of the truth above.
+SENSITIVITY_CSV = TRUTH_CSV.with_name("selection_truth_sensitivity.csv")
+
+
+def sensitivity_run(cell: C.Cell, lr: float, seed: int, epochs: int = C.EPOCHS) -> pd.DataFrame:
+    """One (lr, seed) run of ``lrstats.keras.sensitivity`` on ``cell``, timed, as truth rows.
+
+    ``sensitivity`` builds a fresh model per run with ``build_model(lr, seed)`` (here the
+    cell's ``build_model``: weights from ``seed``), draws the run's batch order from its own
+    stream keyed by ``seed`` (the same for every lr), trains with ``fit`` (every row, the
+    last batch partial) and records ``loss`` and ``val_loss`` after every epoch. A run
+    gives the same numbers alone as inside a whole sweep, so runs are timed one by one.
+    """
+    from lrstats.keras import sensitivity
+
+    data = C.load(cell.dataset)
+    wall, cpu = time.perf_counter(), time.process_time()
+    frame = sensitivity(
+        lambda lr_, seed_: C.build_model(cell, lr_, seed_),
+        data.x_train,
+        data.y_train,
+        lrs=[lr],
+        seeds=[seed],
+        epochs=epochs,
+        batch_size=C.BATCH_SIZE,
+        validation_data=(data.x_val, data.y_val),
+        progress=False,
+    )
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return pd.DataFrame(
+        {
+            "cell": cell.name,
+            "dataset": cell.dataset,
+            "optimizer": cell.optimizer,
+            "held_out": cell.held_out,
+            "lr": lr,
+            "seed": seed,
+            "epoch": frame["epoch"].to_numpy(),
+            "loss": frame["loss"].to_numpy(),
+            "val_loss": frame["val_loss"].to_numpy(),
+            "wall_s": wall,
+            "cpu_s": cpu,
+        },
+        columns=COLUMNS,
+    )
+
+
 def load_truth(path: Path = TRUTH_CSV) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-def compute(cells=C.ALL_CELLS, path: Path = TRUTH_CSV) -> pd.DataFrame:
-    """Fill the cache for ``cells`` (only the missing runs are trained)."""
+def compute(cells=C.ALL_CELLS, path: Path = TRUTH_CSV, run=None) -> pd.DataFrame:
+    """Fill the cache for ``cells`` (only the missing runs are trained, by ``run``)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     C.configure_threads()
     done: set = set()
@@ -157,7 +209,7 @@ def compute(cells=C.ALL_CELLS, path: Path = TRUTH_CSV) -> pd.DataFrame:
         }
     start = time.perf_counter()
     for cell in cells:
-        run_sweep(cell, done, path)
+        run_sweep(cell, done, path, run)
     print(f"truth: {time.perf_counter() - start:.1f} s wall in this process", flush=True)
     return load_truth(path)
 
