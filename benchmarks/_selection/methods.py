@@ -309,6 +309,23 @@ def recommend_budgeted(cell):
     return recommend(cell, BUDGETED_VARIANTS)
 
 
+# The default schedule with more paired replicates: affordable once the sweep is the
+# sweeps tool's (``lrstats.keras.sensitivity``, 5-7x the compiled loop's CPU, where the
+# default costs 1.5%). Budget: the full schedule (31 epochs of one member per replicate).
+REPLICATE_VARIANTS = {
+    f"recommend ep R={r} test+halve +extrap nonincr": {
+        "replicates": r, "initial_epochs": 1.0, "budget": 3.0 * r, "keep_fraction": 0.0,
+        "epochs": C.EPOCHS, "nonincreasing": True,
+    }
+    for r in (3, 4)
+}  # fmt: skip
+
+
+def recommend_replicates(cell):
+    """``recommend_lr``'s default schedule with 3 and 4 replicates: ``REPLICATE_VARIANTS``."""
+    return recommend(cell, REPLICATE_VARIANTS)
+
+
 DEFAULT_NAME = "recommend_lr defaults"
 
 
@@ -323,7 +340,7 @@ def recommend_default(cell):
 
 TRAINED_METHODS = (defaults, delta_rules, autolrtuner_rules, RANGE_TEST, recommend, hyperband,
                    optuna_tpe, recommend_epochs, recommend_monotone, recommend_budgeted,
-                   recommend_default)  # fmt: skip
+                   recommend_default, recommend_replicates)  # fmt: skip
 
 
 # ----------------------------------------------------------------------- from the truth
