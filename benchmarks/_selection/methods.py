@@ -326,6 +326,26 @@ def recommend_replicates(cell):
     return recommend(cell, REPLICATE_VARIANTS)
 
 
+# Longer horizons for the same halving: whole epochs 2, 4, 8, 16 instead of 1, 2, 4, 8
+# (the short horizons favour lrs that start fast). Budget: the full schedule, 62 epochs of
+# one member per replicate (6 epochs at every lr per replicate).
+LONGER_VARIANTS = {
+    "recommend 2ep R=2 test+halve +extrap nonincr": {
+        "replicates": 2, "initial_epochs": 2.0, "budget": 12.0, "keep_fraction": 0.0,
+        "epochs": C.EPOCHS, "nonincreasing": True,
+    },
+    "recommend 2ep R=1 halve +extrap nonincr": {
+        "replicates": 1, "initial_epochs": 2.0, "budget": 6.0, "epochs": C.EPOCHS,
+        "nonincreasing": True,
+    },
+}  # fmt: skip
+
+
+def recommend_longer(cell):
+    """``recommend_lr`` halving over 2, 4, 8, 16 epochs: ``LONGER_VARIANTS``."""
+    return recommend(cell, LONGER_VARIANTS)
+
+
 DEFAULT_NAME = "recommend_lr defaults"
 
 
@@ -340,7 +360,7 @@ def recommend_default(cell):
 
 TRAINED_METHODS = (defaults, delta_rules, autolrtuner_rules, RANGE_TEST, recommend, hyperband,
                    optuna_tpe, recommend_epochs, recommend_monotone, recommend_budgeted,
-                   recommend_default, recommend_replicates)  # fmt: skip
+                   recommend_default, recommend_replicates, recommend_longer)  # fmt: skip
 
 
 # ----------------------------------------------------------------------- from the truth
