@@ -102,7 +102,12 @@ def train_run(cell: C.Cell, lr: float, seed: int, epochs: int = C.EPOCHS) -> pd.
         losses.append(float(epoch_fn(xb, yb)))
         val_losses.append(float(val_fn(data.x_val, data.y_val)))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    n = len(losses)
+    epochs_done = np.arange(1, len(losses) + 1)
+    return _run_rows(cell, lr, seed, epochs_done, losses, val_losses, wall, cpu)
+
+
+def _run_rows(cell: C.Cell, lr, seed, epoch, loss, val_loss, wall, cpu) -> pd.DataFrame:
+    """One run's rows in the cache's columns (the run's times repeated on every row)."""
     return pd.DataFrame(
         {
             "cell": cell.name,
@@ -111,9 +116,9 @@ def train_run(cell: C.Cell, lr: float, seed: int, epochs: int = C.EPOCHS) -> pd.
             "held_out": cell.held_out,
             "lr": lr,
             "seed": seed,
-            "epoch": np.arange(1, n + 1),
-            "loss": losses,
-            "val_loss": val_losses,
+            "epoch": epoch,
+            "loss": loss,
+            "val_loss": val_loss,
             "wall_s": wall,
             "cpu_s": cpu,
         },
@@ -175,22 +180,10 @@ def sensitivity_run(cell: C.Cell, lr: float, seed: int, epochs: int = C.EPOCHS) 
         progress=False,
     )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return pd.DataFrame(
-        {
-            "cell": cell.name,
-            "dataset": cell.dataset,
-            "optimizer": cell.optimizer,
-            "held_out": cell.held_out,
-            "lr": lr,
-            "seed": seed,
-            "epoch": frame["epoch"].to_numpy(),
-            "loss": frame["loss"].to_numpy(),
-            "val_loss": frame["val_loss"].to_numpy(),
-            "wall_s": wall,
-            "cpu_s": cpu,
-        },
-        columns=COLUMNS,
-    )
+    return _run_rows(
+        cell, lr, seed, frame["epoch"].to_numpy(), frame["loss"].to_numpy(),
+        frame["val_loss"].to_numpy(), wall, cpu,
+    )  # fmt: skip
 
 
 def load_truth(path: Path = TRUTH_CSV) -> pd.DataFrame:
