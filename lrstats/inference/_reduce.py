@@ -298,6 +298,39 @@ def level_generators(generator: np.random.Generator, levels: list[Level]) -> lis
     return list(generator.spawn(len(levels)))
 
 
+def per_level(
+    frame: pd.DataFrame,
+    compute: Any,
+    *,
+    response: str,
+    goal: str,
+    at: str | int,
+    by: str | Sequence[str] | None,
+    generator: np.random.Generator | None = None,
+    min_lrs: int = 1,
+) -> Any:
+    """``compute(matrix, level=key, generator=g)`` on every level of ``frame``.
+
+    The frame is reduced and pivoted by :func:`prepare`; level ``i`` draws from
+    :func:`level_generators` (``generator`` itself without ``by``). With
+    ``generator=None`` (a computation without randomness) ``compute`` is called without
+    it. Returns the single result without ``by``, a :class:`~lrstats.inference.ByLevel`
+    with it.
+    """
+    from lrstats.inference._results import by_levels
+
+    levels = prepare(frame, response=response, goal=goal, at=at, by=by, min_lrs=min_lrs)
+    if generator is None:
+        results = [compute(level.matrix, level=level.key) for level in levels]
+    else:
+        streams = level_generators(generator, levels)
+        results = [
+            compute(level.matrix, level=level.key, generator=stream)
+            for level, stream in zip(levels, streams, strict=True)
+        ]
+    return by_levels(check_by(by, frame), results)
+
+
 def paired_cases(matrix: ReplicateMatrix, what: str) -> tuple[ReplicateMatrix, int]:
     """Complete cases of ``matrix`` with a warning that says how many replicates were dropped."""
     import warnings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -19,13 +20,8 @@ from lrstats.inference._bootstrap import (
     warn_degenerate,
 )
 from lrstats.inference._frame import ReplicateMatrix
-from lrstats.inference._reduce import (
-    IncompleteGridWarning,
-    check_by,
-    level_generators,
-    prepare,
-)
-from lrstats.inference._results import Comparison, by_levels
+from lrstats.inference._reduce import IncompleteGridWarning, per_level
+from lrstats.inference._results import Comparison
 from lrstats.inference.summary import _check_common, column_statistics, finite_sd
 
 __all__ = ["compare_to_best"]
@@ -137,22 +133,18 @@ def compare_to_best(
     True
     """
     confidence_level, method, n_resamples = _check_common(confidence_level, method, n_resamples)
-    generator = as_rng(rng)
-    levels = prepare(frame, response=response, goal=goal, at=at, by=by, min_lrs=2)
-    results = [
-        _compare(
-            level.matrix,
-            response=response,
-            goal=goal,
-            confidence_level=confidence_level,
-            method=method,
-            n_resamples=n_resamples,
-            generator=stream,
-            level=level.key,
-        )
-        for level, stream in zip(levels, level_generators(generator, levels), strict=True)
-    ]
-    return by_levels(check_by(by, frame), results)
+    compute = partial(
+        _compare,
+        response=response,
+        goal=goal,
+        confidence_level=confidence_level,
+        method=method,
+        n_resamples=n_resamples,
+    )
+    return per_level(
+        frame, compute, response=response, goal=goal, at=at, by=by, generator=as_rng(rng),
+        min_lrs=2,
+    )  # fmt: skip
 
 
 def _compare(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ from lrstats.inference._bootstrap import (
     wilson_lower,
 )
 from lrstats.inference._frame import ReplicateMatrix, is_loss_change
-from lrstats.inference._reduce import check_by, level_generators, paired_cases, prepare
+from lrstats.inference._reduce import check_by, paired_cases, per_level
 from lrstats.inference._results import Selection, Selections, by_levels
 
 __all__ = ["RULES", "select_all", "select_lr"]
@@ -272,23 +273,18 @@ def select_lr(
     if not isinstance(response, str):
         raise TypeError(f"`response` must be a string. Received: response={response!r}")
     check_sign_rule(rule, response, goal if isinstance(goal, str) else "")
-    generator = as_rng(rng)
-    levels = prepare(frame, response=response, goal=goal, at=at, by=by)
-    results = [
-        _select(
-            level.matrix,
-            rule=rule,
-            response=response,
-            goal=goal,
-            confidence_level=confidence_level,
-            n_resamples=n_resamples,
-            generator=stream,
-            params=params,
-            level=level.key,
-        )
-        for level, stream in zip(levels, level_generators(generator, levels), strict=True)
-    ]
-    return by_levels(check_by(by, frame), results)
+    compute = partial(
+        _select,
+        rule=rule,
+        response=response,
+        goal=goal,
+        confidence_level=confidence_level,
+        n_resamples=n_resamples,
+        params=params,
+    )
+    return per_level(
+        frame, compute, response=response, goal=goal, at=at, by=by, generator=as_rng(rng)
+    )
 
 
 def _select(

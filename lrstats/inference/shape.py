@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -31,15 +32,9 @@ from lrstats.inference._frame import (
     replicate_matrix,
     response_values,
 )
-from lrstats.inference._reduce import (
-    check_by,
-    level_generators,
-    paired_cases,
-    prepare,
-    reduce_frame,
-)
+from lrstats.inference._reduce import paired_cases, per_level, reduce_frame
 from lrstats.inference._regression import cluster_ols, delta_ratio_se, fieller_interval
-from lrstats.inference._results import ShapeFit, by_levels
+from lrstats.inference._results import ShapeFit
 
 __all__ = ["SHAPE_KINDS", "ShapeWarning", "fit_shape", "lowess"]
 
@@ -553,23 +548,19 @@ def fit_shape(
         raise ValueError(
             f"kind='local' needs goal='minimize'. Received: kind='local' with goal={goal!r}"
         )
-    generator = as_rng(rng)
-    levels = prepare(frame, response=response, goal=goal, at=at, by=by, min_lrs=3)
-    results = [
-        _fit(
-            level.matrix,
-            kind=kind,
-            response=response,
-            goal=goal,
-            increasing=increasing,
-            confidence_level=confidence_level,
-            n_resamples=n_resamples,
-            generator=stream,
-            level=level.key,
-        )  # fmt: skip
-        for level, stream in zip(levels, level_generators(generator, levels), strict=True)
-    ]
-    return by_levels(check_by(by, frame), results)
+    compute = partial(
+        _fit,
+        kind=kind,
+        response=response,
+        goal=goal,
+        increasing=increasing,
+        confidence_level=confidence_level,
+        n_resamples=n_resamples,
+    )
+    return per_level(
+        frame, compute, response=response, goal=goal, at=at, by=by, generator=as_rng(rng),
+        min_lrs=3,
+    )  # fmt: skip
 
 
 def _fit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,8 @@ from lrstats.inference._bootstrap import (
     wilson_interval,
 )
 from lrstats.inference._frame import ReplicateMatrix, is_loss_change
-from lrstats.inference._reduce import check_by, level_generators, prepare
-from lrstats.inference._results import Summary, by_levels
+from lrstats.inference._reduce import per_level
+from lrstats.inference._results import Summary
 
 __all__ = ["METHODS", "summarize"]
 
@@ -200,21 +201,16 @@ def summarize(
     ['lr', 'n', 'n_nonfinite', 'mean']
     """
     confidence_level, method, n_resamples = _check_common(confidence_level, method, n_resamples)
-    generator = as_rng(rng)
-    levels = prepare(frame, response=response, goal=goal, at=at, by=by)
-    results = [
-        _summarize(
-            level.matrix,
-            response=response,
-            confidence_level=confidence_level,
-            method=method,
-            n_resamples=n_resamples,
-            generator=stream,
-            level=level.key,
-        )
-        for level, stream in zip(levels, level_generators(generator, levels), strict=True)
-    ]
-    return by_levels(check_by(by, frame), results)
+    compute = partial(
+        _summarize,
+        response=response,
+        confidence_level=confidence_level,
+        method=method,
+        n_resamples=n_resamples,
+    )
+    return per_level(
+        frame, compute, response=response, goal=goal, at=at, by=by, generator=as_rng(rng)
+    )
 
 
 def _summarize(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from lrstats._validation import check_confidence_level, check_real
 from lrstats.inference._frame import ReplicateMatrix
-from lrstats.inference._reduce import check_by, paired_cases, prepare
+from lrstats.inference._reduce import paired_cases, per_level
 from lrstats.inference._regression import cluster_ols
-from lrstats.inference._results import UTestResult, by_levels
+from lrstats.inference._results import UTestResult
 from lrstats.inference.shape import grid_below_divergence, quadratic_vertex_fieller
 
 __all__ = ["u_test"]
@@ -101,20 +103,15 @@ def u_test(
         raise ValueError(
             f"`lower` must be smaller than `upper`. Received: lower={lower!r}, upper={upper!r}"
         )
-    levels = prepare(frame, response=response, goal=goal, at=at, by=by, min_lrs=3)
-    results = [
-        _u_test(
-            level.matrix,
-            response=response,
-            goal=goal,
-            lower=lower,
-            upper=upper,
-            confidence_level=confidence_level,
-            level=level.key,
-        )  # fmt: skip
-        for level in levels
-    ]
-    return by_levels(check_by(by, frame), results)
+    compute = partial(
+        _u_test,
+        response=response,
+        goal=goal,
+        lower=lower,
+        upper=upper,
+        confidence_level=confidence_level,
+    )
+    return per_level(frame, compute, response=response, goal=goal, at=at, by=by, min_lrs=3)
 
 
 def _u_test(
