@@ -33,6 +33,7 @@ from lrstats.keras._keras_private import (
     all_layers,
     call_has_training_arg,
     compiled_loss,
+    has_constraint,
     learning_rate_slot,
     losses_override,
     replace_gradient_clipping,
@@ -57,6 +58,38 @@ tf.get_logger().addFilter(_QuietEngineRetracing())
 
 class UnsupportedOptimizer(Exception):
     """The optimizer cannot be cloned onto batched (or stacked per-member) variables."""
+
+
+def clone_optimizer(model: Any, variables: list) -> Any:
+    """A fresh optimizer of ``model.optimizer``'s class and config, built on ``variables``.
+
+    Its learning rate is 1.0 (the engines set theirs) and its ``loss_scale_factor`` None
+    (Keras scales the loss by it and unscales the gradient in the step; the engines'
+    gradients are unscaled already). Raises :class:`UnsupportedOptimizer` for what no
+    clone can reproduce (a dynamic loss scale, variable constraints applied after the
+    step) and when cloning or building fails: the callers then take the exact path.
+    """
+    optimizer = model.optimizer
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        raise UnsupportedOptimizer(
+            "LossScaleOptimizer: the step depends on the dynamic loss scale "
+            "(skipped on non-finite gradients)"
+        )
+    for variable in model.trainable_variables:
+        if has_constraint(variable):
+            raise UnsupportedOptimizer(
+                f"variable {variable.path} has a constraint, applied after the step"
+            )
+    try:
+        config = dict(optimizer.get_config())
+        config["learning_rate"] = 1.0
+        if "loss_scale_factor" in config:
+            config["loss_scale_factor"] = None
+        clone = type(optimizer).from_config(config)
+        clone.build(variables)
+    except Exception as error:  # any failure means: use the exact path
+        raise UnsupportedOptimizer(f"cannot clone {type(optimizer).__name__}: {error}") from error
+    return clone
 
 
 def pair_slots(optimizer: Any, clone: Any, n_stacked: int) -> list[tuple[Any, Any, bool]]:
@@ -201,37 +234,15 @@ class BatchedEngine:
     # -- optimizer clone -------------------------------------------------------------
     def _build_clone(self) -> None:
         optimizer = self.optimizer
-        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-            raise UnsupportedOptimizer(
-                "LossScaleOptimizer: the step depends on the dynamic loss scale "
-                "(skipped on non-finite gradients)"
+        self.batched_variables = [
+            keras.Variable(
+                np.zeros((self.chunk_size, *v.shape), dtype=v.dtype),
+                trainable=True,
+                name=f"lrstats_batched_{i}",
             )
-        for variable in self.model.trainable_variables:
-            if getattr(variable, "constraint", None) is not None:
-                raise UnsupportedOptimizer(
-                    f"variable {variable.path} has a constraint, applied after the step"
-                )
-        try:
-            config = dict(optimizer.get_config())
-            config["learning_rate"] = 1.0
-            # Keras scales the loss by loss_scale_factor and unscales the gradient in the
-            # step; the engine's gradients are unscaled already.
-            if "loss_scale_factor" in config:
-                config["loss_scale_factor"] = None
-            clone = type(optimizer).from_config(config)
-            self.batched_variables = [
-                keras.Variable(
-                    np.zeros((self.chunk_size, *v.shape), dtype=v.dtype),
-                    trainable=True,
-                    name=f"lrstats_batched_{i}",
-                )
-                for i, v in enumerate(self.model.trainable_variables)
-            ]
-            clone.build(self.batched_variables)
-        except Exception as error:  # any failure means: use the exact path
-            raise UnsupportedOptimizer(
-                f"cannot clone {type(optimizer).__name__}: {error}"
-            ) from error
+            for i, v in enumerate(self.model.trainable_variables)
+        ]
+        clone = clone_optimizer(self.model, self.batched_variables)
         replace_gradient_clipping(
             clone,
             _per_replicate_clipping(

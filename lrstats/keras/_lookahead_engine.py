@@ -40,11 +40,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lrstats.keras._engine import UnsupportedOptimizer, pair_slots
+from lrstats.keras._engine import clone_optimizer, pair_slots
 from lrstats.keras._keras_private import (
     call_has_training_arg,
     compiled_loss,
-    has_constraint,
     losses_override,
     replace_update_step,
     replace_weight_decay,
@@ -107,25 +106,7 @@ class TrajectoryEngine:
     # -- the optimizer clone -----------------------------------------------------------
     def _build_clone(self) -> None:
         optimizer = self.optimizer
-        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-            raise UnsupportedOptimizer(
-                "LossScaleOptimizer: the step depends on the dynamic loss scale "
-                "(skipped on non-finite gradients)"
-            )
-        for variable in self.model.trainable_variables:
-            if has_constraint(variable):
-                raise UnsupportedOptimizer(
-                    f"variable {variable.path} has a constraint, applied after the step"
-                )
-        try:
-            config = dict(optimizer.get_config())
-            config["learning_rate"] = 1.0
-            clone = type(optimizer).from_config(config)
-            clone.build(self.weights)
-        except Exception as error:  # any failure means: use the exact path
-            raise UnsupportedOptimizer(
-                f"cannot clone {type(optimizer).__name__}: {error}"
-            ) from error
+        clone = clone_optimizer(self.model, self.weights)
         self.slot_pairs = pair_slots(optimizer, clone, self.n_members)
 
         # Per-member learning rates: the clone's update_step receives, for each stacked

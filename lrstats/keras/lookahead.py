@@ -16,8 +16,9 @@ from lrstats._streams import check_seed, seed_sequence
 from lrstats._validation import check_int, check_lrs, check_real
 from lrstats._version import __version__
 from lrstats.keras._data import DataPool, leaves, prepare_data
-from lrstats.keras._keras_private import has_constraint, overridden_train_step
-from lrstats.keras._lookahead_engine import UnsupportedOptimizer, get_engine, live_loss
+from lrstats.keras._engine import UnsupportedOptimizer
+from lrstats.keras._keras_private import overridden_train_step
+from lrstats.keras._lookahead_engine import get_engine, live_loss
 from lrstats.keras._plan import (
     activation_width,
     check_data_fits_model,
@@ -176,27 +177,21 @@ def _chunk_shape(plan: _Plan) -> tuple[int, int]:
 def _batched_refusal(model: Any) -> str | None:
     """Why the batched clone cannot be trusted for the whole run (None: it can be tried).
 
-    The same kinds the one-step sampler sends to its exact path (``docs/sampler.md``),
-    plus those that act across steps in ways a few checked steps may not reveal: a norm
-    over the stacked variable would mix members once clipping starts; gradient
-    accumulation, loss scaling, constraints and an overridden ``train_step`` change what
-    a step is. Sparse gradients and forward passes that write weights are found by the
-    check against real steps (:func:`lrstats.keras._verify.step_mismatch`).
+    What acts across steps in ways a few checked steps may not reveal: a norm over the
+    stacked variable would mix members once clipping starts; gradient accumulation and an
+    overridden ``train_step`` change what a step is. What no optimizer clone can
+    reproduce (a dynamic loss scale, constraints) is refused where the clone is built,
+    for both engines (:func:`lrstats.keras._engine.clone_optimizer`); sparse gradients
+    and forward passes that write weights are found by the check against real steps
+    (:func:`lrstats.keras._verify.step_mismatch`).
     """
     name = overridden_train_step(model)
     if name is not None:
         return f"the model overrides train_step ({name}): its own step is run"
     optimizer = model.optimizer
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return "LossScaleOptimizer: the step depends on the dynamic loss scale"
     for name in ("clipnorm", "global_clipnorm", "gradient_accumulation_steps"):
         if getattr(optimizer, name, None):
             return f"{name}={getattr(optimizer, name)!r} acts across members or steps"
-    if getattr(optimizer, "loss_scale_factor", None):
-        return "loss_scale_factor"
-    for variable in model.trainable_variables:
-        if has_constraint(variable):
-            return f"variable {variable.path} has a constraint, applied after the step"
     return None
 
 

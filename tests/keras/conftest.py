@@ -48,6 +48,8 @@ def make_optimizer(name: str):
         "nesterov": lambda: keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
         "adam": lambda: keras.optimizers.Adam(1e-3),
         "adamw": lambda: keras.optimizers.AdamW(1e-3, weight_decay=0.05),
+        # Keras scales the loss by the factor and divides the gradients by it in the step
+        "adam-scaled": lambda: keras.optimizers.Adam(1e-3, loss_scale_factor=128.0),
         "rmsprop": lambda: keras.optimizers.RMSprop(1e-3),
         "ftrl": lambda: keras.optimizers.Ftrl(0.05),
         # with l1/l2 strengths Ftrl's step is rational and piecewise in lr: not affine

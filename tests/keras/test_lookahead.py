@@ -75,7 +75,7 @@ def data(regression_data):
     return x[:192], y[:192], x[192:], y[192:]  # the last quarter: what validation_split=0.25 holds
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "adamw"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "adamw", "adam-scaled"])
 def test_equals_a_plain_keras_loop(make_warm_model, data, regression_data, optimizer):
     x, y, x_val, y_val = data
     model = make_warm_model(optimizer, seed=101)  # non-fresh slots, iterations = 3
