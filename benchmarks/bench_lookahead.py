@@ -40,9 +40,7 @@ import argparse
 import os
 import statistics
 import sys
-import threading
 import time
-from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -51,44 +49,9 @@ import numpy as np
 # The data and the MLP are the sampler benchmark's (same module folder).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_sampler
-from bench_sampler import BATCH, HIDDEN, N_FEATURES, N_ROWS, make_data
+from bench_sampler import BATCH, HIDDEN, N_FEATURES, N_ROWS, PeakRSS, make_data, mib
 
 SEED = 0
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def current_rss() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * PAGE
-
-
-class PeakRSS:
-    """Sample the RSS every ``interval`` seconds in a thread."""
-
-    def __init__(self, interval: float = 0.005) -> None:
-        self.interval = interval
-        self.start = self.peak = 0
-        self._stop = threading.Event()
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, current_rss())
-            time.sleep(self.interval)
-
-    def __enter__(self) -> PeakRSS:
-        self.start = self.peak = current_rss()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, current_rss())
-
-
-def mib(n_bytes: float) -> str:
-    return f"{n_bytes / (1 << 20):,.0f} MiB"
 
 
 def make_model(optimizer: str):
@@ -211,7 +174,7 @@ def memory(args: argparse.Namespace) -> int:
     lrs = np.geomspace(1e-5, 1.0, 41)
     replicates, steps = 16, 1000
     model = make_model(args.optimizer)
-    with PeakRSS() as ours:
+    with PeakRSS(interval=0.005) as ours:
         t_ours, frame = timed(
             lambda: sample_trajectories(
                 model, x, y, lrs=lrs, replicates=replicates, steps=steps, batch_size=BATCH,
@@ -220,7 +183,7 @@ def memory(args: argparse.Namespace) -> int:
         )  # fmt: skip
     loop_model = warm_keras(make_model(args.optimizer), x, y)
     loop_reps, loop_steps = 2, 20
-    with PeakRSS() as loop:
+    with PeakRSS(interval=0.005) as loop:
         t_loop, _ = timed(
             lambda: keras_loop(
                 loop_model, x, y, lrs, range(loop_reps), loop_steps, n_train=int(N_ROWS * 0.8)
