@@ -24,6 +24,7 @@ from lrstats.keras._plan import (
     check_data_fits_model,
     check_lr_types,
     check_model,
+    optimizer_config,
     replicate_ids,
 )
 from lrstats.keras._sampler import DivergenceWarning
@@ -410,14 +411,6 @@ def _provenance(
     model: Any, plan: _Plan, path: str, reason: str | None, initial_val: float | None
 ) -> dict:
     optimizer = model.optimizer
-    config = {}
-    for key, value in optimizer.get_config().items():
-        if isinstance(value, np.generic):
-            value = value.item()
-        if isinstance(value, (str, int, float, bool)) or value is None:
-            config[key] = value
-        else:
-            config[key] = repr(value)
     return {
         "sampler": "lrstats.keras.sample_trajectories",
         "seed": plan.entropy,
@@ -429,7 +422,7 @@ def _provenance(
         "n_validation_rows": plan.n_val,
         "initial_val_loss": initial_val,
         "optimizer": type(optimizer).__name__,
-        "optimizer_config": config,
+        "optimizer_config": optimizer_config(optimizer),
         "optimizer_iterations": int(optimizer.iterations.numpy()),
         "loss": repr(getattr(model, "loss", None)),
         "model": model.name,
