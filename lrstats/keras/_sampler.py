@@ -377,11 +377,20 @@ def _run(
     else:  # no import: tqdm.auto warns in notebooks without ipywidgets even when disabled
         from tqdm.std import tqdm
 
+    engine = get_engine(
+        model, plan.chunk, eval_training=plan.eval_mode == "training", jit_compile=True
+    )
+    try:
+        return _run_chunks(model, pool, tensors, plan, snapshot, engine, tqdm, progress)
+    finally:
+        engine.finish_warming()
+
+
+def _run_chunks(model, pool, tensors, plan, snapshot, engine, tqdm, progress):
+    """The chunks of :func:`_run`, on the engine it chose."""
     grid, ids, chunk, lr_chunk = plan.grid, plan.replicate_ids, plan.chunk, plan.lr_chunk
-    engine = get_engine(model, chunk, eval_training=plan.eval_mode == "training", jit_compile=True)
     n_streams = len(engine.seed_positions)
     fresh = plan.evaluate == "fresh"
-
     n_rep, n_lr = ids.size, grid.size
     pre = np.empty(n_rep, dtype=np.float64)
     post = np.empty((n_rep, n_lr), dtype=np.float64)
@@ -405,7 +414,12 @@ def _run(
             grad_index = tf.constant(np.stack([d[0] for d in draws]), dtype=tf.int32)
             eval_index = tf.constant(np.stack([d[1] for d in draws]), dtype=tf.int32)
             seeds = tf.constant(np.stack([d[2] for d in draws]), dtype=tf.int64)
-            grads, chunk_pre, after = engine.gradients(tensors, grad_index, eval_index, seeds)
+            if start == 0 and engine.verified is not False:
+                grads, chunk_pre, after = engine.first_gradients(
+                    tensors, grad_index, eval_index, seeds, lr_chunk=lr_chunk
+                )
+            else:
+                grads, chunk_pre, after = engine.gradients(tensors, grad_index, eval_index, seeds)
             pre[start : start + real] = chunk_pre.numpy()[:real]
             terms, reason = _affine_terms(
                 model, engine, snapshot, tensors, grad_index, eval_index, seeds, grads,

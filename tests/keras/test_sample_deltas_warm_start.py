@@ -1,0 +1,127 @@
+"""The first call compiles the forward pass over all lrs on a worker thread.
+
+``BatchedEngine.first_gradients`` traces the forward pass, runs it once on zeros on a worker
+(compilation), and meanwhile runs the gradient pass. This must be invisible in the results and
+in the model's state: the real call must find the very program traced up front (else the
+warm-up was wasted work), an XLA failure in the warm-up must fall back to the plain graph as
+the real call would, and a failure while the worker runs must leave no thread behind and the
+model untouched.
+"""
+
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+from sampler_reference import assert_same_state, snapshot
+
+import lrstats.keras._engine as engine_module
+import lrstats.keras._sampler as sampler_module
+
+LRS = np.geomspace(1e-3, 1.0, 9)
+RUN = dict(lrs=LRS, replicates=5, batch_size=16, seed=11, progress=False)
+
+
+def _engine(model):
+    (engine,) = engine_module._ENGINES[model][1].values()
+    return engine
+
+
+def _workers():
+    return [t for t in threading.enumerate() if t.name.startswith("lrstats-")]
+
+
+def test_the_real_call_runs_the_program_the_warm_up_compiled(
+    sample_deltas, make_model, regression_data, monkeypatch
+):
+    x, y = regression_data
+    model = make_model(seed=31, optimizer="momentum")
+    started = []
+    real_warm = engine_module.BatchedEngine._warm_post
+
+    def counting_warm(self, *args):
+        real_warm(self, *args)
+        started.append(self._post_warming is not None)
+
+    monkeypatch.setattr(engine_module.BatchedEngine, "_warm_post", counting_warm)
+    frame = sample_deltas(model, x, y, **RUN)
+    engine = _engine(model)
+    assert started == [True]
+    assert engine._post_warming is None and not _workers()
+    # one trace: the zeros traced up front had the real call's shapes and dtypes
+    assert engine._post_jit.experimental_get_tracing_count() == 1
+    assert frame.attrs["path"] == "affine"
+    # a second call finds the shapes compiled: no warm-up, no new trace
+    again = sample_deltas(model, x, y, **RUN)
+    assert started == [True]
+    assert engine._post_jit.experimental_get_tracing_count() == 1
+    pd.testing.assert_frame_equal(frame, again)
+
+
+def test_results_do_not_depend_on_the_warm_up(
+    sample_deltas, make_model, regression_data, monkeypatch
+):
+    x, y = regression_data
+    warmed = sample_deltas(make_model(seed=32, optimizer="adam"), x, y, **RUN)
+    monkeypatch.setattr(
+        engine_module.BatchedEngine,
+        "first_gradients",
+        lambda self, *args, lr_chunk: self.gradients(*args),
+    )
+    cold = sample_deltas(make_model(seed=32, optimizer="adam"), x, y, **RUN)
+    pd.testing.assert_frame_equal(warmed, cold, check_exact=True)
+
+
+def test_an_xla_failure_in_the_warm_up_falls_back_to_the_plain_graph(
+    sample_deltas, make_model, regression_data, monkeypatch
+):
+    x, y = regression_data
+    reference = sample_deltas(make_model(seed=33, optimizer="momentum"), x, y, **RUN)
+    model = make_model(seed=33, optimizer="momentum")
+    real_init = engine_module.BatchedEngine.__init__
+    calls = {"jit": 0}
+
+    class FailingJit:
+        """Traces like the XLA function, fails when run, as an op XLA cannot compile does."""
+
+        def __init__(self, function):
+            self.function = function
+
+        def get_concrete_function(self, *args):
+            return self.function.get_concrete_function(*args)
+
+        def __call__(self, *args):
+            calls["jit"] += 1
+            raise tf.errors.InvalidArgumentError(None, None, "no XLA kernel")
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self._post_jit = FailingJit(self._post_plain)
+
+    monkeypatch.setattr(engine_module.BatchedEngine, "__init__", init)
+    frame = sample_deltas(model, x, y, **RUN)
+    # the warm-up met the failure; the real call went straight to the plain graph
+    assert calls["jit"] == 1
+    assert _engine(model)._post_jit is None
+    np.testing.assert_allclose(frame["post"], reference["post"], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "error", [RuntimeError("boom"), KeyboardInterrupt()], ids=["error", "interrupt"]
+)
+def test_a_failure_while_the_warm_up_runs_leaves_no_thread_and_the_model_untouched(
+    sample_deltas, make_warm_model, regression_data, monkeypatch, error
+):
+    x, y = regression_data
+    model = make_warm_model("momentum", seed=34)
+    before = snapshot(model)
+
+    def failing_draws(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(sampler_module, "replicate_draws", failing_draws)
+    with pytest.raises(type(error)):
+        sample_deltas(model, x, y, **RUN)
+    assert _engine(model)._post_warming is None and not _workers()
+    assert_same_state(before, snapshot(model))
