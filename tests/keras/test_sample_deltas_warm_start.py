@@ -116,12 +116,22 @@ def test_a_failure_while_the_warm_up_runs_leaves_no_thread_and_the_model_untouch
     x, y = regression_data
     model = make_warm_model("momentum", seed=34)
     before = snapshot(model)
+    started = []
+    real_warm = engine_module.BatchedEngine._warm_post
 
-    def failing_draws(*args, **kwargs):
+    def recording_warm(self, *args):
+        real_warm(self, *args)
+        started.append(self._post_warming)
+
+    def failing_terms(*args, **kwargs):
+        # right after the gradient pass: the worker compiling the forward pass has started
+        assert started and started[0] is not None
         raise error
 
-    monkeypatch.setattr(sampler_module, "replicate_draws", failing_draws)
+    monkeypatch.setattr(engine_module.BatchedEngine, "_warm_post", recording_warm)
+    monkeypatch.setattr(sampler_module, "_affine_terms", failing_terms)
     with pytest.raises(type(error)):
         sample_deltas(model, x, y, **RUN)
+    assert not started[0].is_alive()
     assert _engine(model)._post_warming is None and not _workers()
     assert_same_state(before, snapshot(model))
