@@ -221,6 +221,20 @@ def final_table(truth: pd.DataFrame, epoch: int | None = None) -> pd.DataFrame:
     return table
 
 
+def pooled_truth() -> pd.DataFrame:
+    """Both truths as one: the compiled loop's runs and ``sensitivity``'s, 6 per (cell, lr).
+
+    ``sensitivity``'s seeds are renumbered after the loop's (0, 1, 2 -> 3, 4, 5): the same
+    initial weights as the loop's seeds 0, 1, 2, other batch orders. Rows of cells only one
+    of the two covers are left out.
+    """
+    loop, other = load_truth(TRUTH_CSV), load_truth(SENSITIVITY_CSV)
+    both = sorted(set(loop["cell"]) & set(other["cell"]))
+    other = other.assign(seed=other["seed"] + len(C.SEEDS))
+    pooled = pd.concat([loop, other], ignore_index=True)
+    return pooled[pooled["cell"].isin(both)].reset_index(drop=True)
+
+
 def sweep_cost(truth: pd.DataFrame) -> pd.DataFrame:
     """Wall and CPU seconds of each cell's full sweep (sum over its runs)."""
     runs = truth.drop_duplicates(["cell", "lr", "seed"])
