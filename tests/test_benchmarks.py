@@ -37,3 +37,22 @@ def test_help_parses_and_exits_cleanly(script):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage:")
+
+
+def test_the_pooled_truth_is_both_truths_side_by_side(monkeypatch):
+    # benchmarks/_selection reads the committed CSVs; no TensorFlow at import
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from _selection import truth as T
+
+    loop, other = T.load_truth(T.TRUTH_CSV), T.load_truth(T.SENSITIVITY_CSV)
+    pooled = T.pooled_truth()
+    runs = pooled.drop_duplicates(["cell", "lr", "seed"]).groupby(["cell", "lr"]).size()
+    assert set(runs) == {6}
+    assert len(pooled) == len(loop) + len(other)
+    # each truth has 3 seeds per (cell, lr): the pooled mean is the mean of the two means
+    expected = (
+        T.final_table(loop).set_index(["cell", "lr"])["val_loss"]
+        + T.final_table(other).set_index(["cell", "lr"])["val_loss"]
+    ) / 2
+    got = T.final_table(pooled).set_index(["cell", "lr"])["val_loss"]
+    assert got.sort_index().to_numpy() == pytest.approx(expected.sort_index().to_numpy())
