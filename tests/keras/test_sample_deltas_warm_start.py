@@ -73,6 +73,26 @@ def test_results_do_not_depend_on_the_warm_up(
     pd.testing.assert_frame_equal(warmed, cold, check_exact=True)
 
 
+def test_no_warm_up_above_the_size_limit(sample_deltas, make_model, regression_data, monkeypatch):
+    # RUN's pass: 5 replicates (one chunk) x 9 lrs x 16 rows = 720 forward rows
+    x, y = regression_data
+    started = []
+    real_warm = engine_module.BatchedEngine._warm_post
+
+    def recording_warm(self, *args):
+        started.append(args)
+        real_warm(self, *args)
+
+    monkeypatch.setattr(engine_module.BatchedEngine, "_warm_post", recording_warm)
+    monkeypatch.setattr(engine_module, "WARM_UP_MAX_ROWS", 5 * 9 * 16 - 1)
+    above = sample_deltas(make_model(seed=35, optimizer="momentum"), x, y, **RUN)
+    assert started == []
+    monkeypatch.setattr(engine_module, "WARM_UP_MAX_ROWS", 5 * 9 * 16)
+    at = sample_deltas(make_model(seed=35, optimizer="momentum"), x, y, **RUN)
+    assert len(started) == 1
+    pd.testing.assert_frame_equal(above, at, check_exact=True)
+
+
 def test_an_xla_failure_in_the_warm_up_falls_back_to_the_plain_graph(
     sample_deltas, make_model, regression_data, monkeypatch
 ):
