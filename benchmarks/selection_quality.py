@@ -329,7 +329,6 @@ def document(held_out_too: bool) -> str:
 def pooled_section(held_out_too: bool) -> str:
     """Every pick scored against both truths pooled (6 runs per lr instead of 3)."""
     truth = T.pooled_truth()
-    dev = scored(False, truth=truth, cost_path=T.TRUTH_CSV)
     lines = [
         "## Both truths pooled",
         "",
@@ -341,19 +340,12 @@ def pooled_section(held_out_too: bool) -> str:
         "cheaper of the two. This section was written before its numbers were seen, to "
         "report them whatever they show; it changes no default.",
         "",
-        verdict(dev) + " (Against the pooled truth; cost against the compiled loop's sweep.)",
-        "",
-        summary(dev).to_markdown(floatfmt=".3g"),
-        "",
+        *verdict_tables(
+            lambda held_out: scored(held_out, truth=truth, cost_path=T.TRUTH_CSV),
+            held_out_too,
+            " (Against the pooled truth; cost against the compiled loop's sweep.)",
+        ),
     ]
-    if held_out_too:
-        held = scored(True, truth=truth, cost_path=T.TRUTH_CSV)
-        lines += [
-            "Held-out cells: " + verdict(held),
-            "",
-            summary(held).to_markdown(floatfmt=".3g"),
-            "",
-        ]
     return "\n".join(lines)
 
 
@@ -394,7 +386,6 @@ def sensitivity_section(held_out_too: bool) -> str:
         f"A sensitivity sweep took {ratio.min():.1f}–{ratio.max():.1f}× the compiled "
         "loop's CPU time."
     )
-    dev = scored(False, T.SENSITIVITY_CSV)
     lines = [
         "## Cross-check: the truth from `lrstats.keras.sensitivity`",
         "",
@@ -412,20 +403,29 @@ def sensitivity_section(held_out_too: bool) -> str:
         "",
         noise,
         "",
-        verdict(dev) + " (Against this truth and this sweep's CPU time.)",
-        "",
-        summary(dev).to_markdown(floatfmt=".3g"),
-        "",
+        *verdict_tables(
+            lambda held_out: scored(held_out, T.SENSITIVITY_CSV),
+            held_out_too,
+            " (Against this truth and this sweep's CPU time.)",
+        ),
     ]
+    return "\n".join(lines)
+
+
+def verdict_tables(score, held_out_too: bool, note: str) -> list[str]:
+    """The verdict and the summary table of ``score(held_out)``, for development cells and
+    (``held_out_too``) the held-out ones, as lines of the document."""
+    dev = score(False)
+    lines = [verdict(dev) + note, "", summary(dev).to_markdown(floatfmt=".3g"), ""]
     if held_out_too:
-        held = scored(True, T.SENSITIVITY_CSV)
+        held = score(True)
         lines += [
             "Held-out cells: " + verdict(held),
             "",
             summary(held).to_markdown(floatfmt=".3g"),
             "",
         ]
-    return "\n".join(lines)
+    return lines
 
 
 def verdict(rows: pd.DataFrame) -> str:
