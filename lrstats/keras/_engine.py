@@ -171,18 +171,24 @@ WARM_UP_MAX_ROWS = 1 << 20
 
 
 class _Worker(threading.Thread):
-    """One compiled call on a thread of its own; :meth:`result` waits and re-raises."""
+    """One compiled call on a thread of its own; :meth:`result` waits and re-raises.
 
-    def __init__(self, function: Any, args: tuple, name: str) -> None:
+    TensorFlow's device scope belongs to the thread that opened it, so the call runs under
+    ``device``: the device the caller's own calls are placed on (with ``tf.device("/GPU:1")``
+    around ``sample_deltas``, the warm-up must compile for GPU:1 as well).
+    """
+
+    def __init__(self, function: Any, args: tuple, name: str, device: str) -> None:
         super().__init__(name=name, daemon=True)
-        self.function, self.args = function, args
+        self.function, self.args, self.device = function, args, device
         self.value: Any = None
         self.error: BaseException | None = None
         self.start()
 
     def run(self) -> None:
         try:
-            self.value = self.function(*self.args)
+            with tf.device(self.device):
+                self.value = self.function(*self.args)
         except BaseException as error:  # handed to the caller by result()
             self.error = error
         finally:
@@ -443,7 +449,8 @@ class BatchedEngine:
             function.get_concrete_function(*args)
         except Exception:  # the real call traces again and reports the error
             return
-        self._post_warming = _Worker(function, args, "lrstats-warm-post")
+        # the zeros were placed by this thread's device scope: the worker uses the same
+        self._post_warming = _Worker(function, args, "lrstats-warm-post", args[3].device)
 
     def finish_warming(self) -> None:
         """Wait for the worker :meth:`first_gradients` started; none is left running."""

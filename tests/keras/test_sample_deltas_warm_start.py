@@ -155,3 +155,51 @@ def test_a_failure_while_the_warm_up_runs_leaves_no_thread_and_the_model_untouch
     assert not started[0].is_alive()
     assert _engine(model)._post_warming is None and not _workers()
     assert_same_state(before, snapshot(model))
+
+
+DEVICE_SCRIPT = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+)
+import keras
+import lrstats.keras._engine as engine_module
+from lrstats.keras import sample_deltas
+
+seen = []
+real_run = engine_module._Worker.run
+
+def recording_run(self):
+    seen.append(self.device)
+    real_run(self)
+
+engine_module._Worker.run = recording_run
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="mse")
+rng = np.random.default_rng(0)
+x, y = rng.normal(size=(64, 4)).astype("float32"), rng.normal(size=(64, 1)).astype("float32")
+with tf.device("/CPU:1"):
+    frame = sample_deltas(model, x, y, lrs=[0.01, 0.1], replicates=3, batch_size=8, seed=0,
+                          progress=False)
+print(json.dumps({"seen": seen, "path": frame.attrs["path"]}))
+"""
+
+
+def test_the_worker_compiles_on_the_callers_device():
+    # two logical CPUs, set before TensorFlow starts: a process of its own
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", DEVICE_SCRIPT], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["path"] == "affine"
+    assert len(result["seen"]) == 1
+    assert result["seen"][0].endswith("device:CPU:1")
