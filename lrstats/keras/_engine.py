@@ -422,11 +422,13 @@ class BatchedEngine:
         Later chunks and calls with the same shapes call :attr:`gradients` directly.
         :meth:`post` and :meth:`finish_warming` wait for the worker.
         """
-        key = (lr_chunk, *(None if t is None else tuple(t.shape) for t in tf.nest.flatten(pool)))
-        rows = self.chunk_size * lr_chunk * int(grad_index.shape[1])
+        batch_size = int(grad_index.shape[1])
+        pool_shapes = tuple(None if t is None else tuple(t.shape) for t in tf.nest.flatten(pool))
+        key = (lr_chunk, batch_size, pool_shapes)
+        rows = self.chunk_size * lr_chunk * batch_size
         if key not in self._warmed and self.clone is not None and rows <= WARM_UP_MAX_ROWS:
             self._warmed.add(key)
-            self._warm_post(pool, grad_index.shape[1], lr_chunk, seeds.shape[1])
+            self._warm_post(pool, batch_size, lr_chunk, seeds.shape[1])
         return self.gradients(pool, grad_index, eval_index, seeds)
 
     def _warm_post(self, pool, batch_size: int, lr_chunk: int, n_seed_streams: int) -> None:

@@ -59,6 +59,24 @@ def test_the_real_call_runs_the_program_the_warm_up_compiled(
     pd.testing.assert_frame_equal(frame, again)
 
 
+def test_every_batch_size_is_warmed_once(sample_deltas, make_model, regression_data, monkeypatch):
+    x, y = regression_data
+    model = make_model(seed=36, optimizer="momentum")
+    started = []
+    real_warm = engine_module.BatchedEngine._warm_post
+
+    def recording_warm(self, pool, batch_size, *args):
+        started.append(batch_size)
+        real_warm(self, pool, batch_size, *args)
+
+    monkeypatch.setattr(engine_module.BatchedEngine, "_warm_post", recording_warm)
+    sample_deltas(model, x, y, **{**RUN, "batch_size": [8, 16]})
+    sample_deltas(model, x, y, **{**RUN, "batch_size": [8, 16]})
+    assert sorted(started) == [8, 16]
+    # one trace per batch size, each the warm-up's
+    assert _engine(model)._post_jit.experimental_get_tracing_count() == 2
+
+
 def test_results_do_not_depend_on_the_warm_up(
     sample_deltas, make_model, regression_data, monkeypatch
 ):
