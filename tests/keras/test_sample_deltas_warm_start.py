@@ -32,47 +32,45 @@ def _workers():
     return [t for t in threading.enumerate() if t.name.startswith("lrstats-")]
 
 
+@pytest.fixture
+def warm_ups(monkeypatch):
+    """Every ``_warm_post`` call, as ``(batch_size, worker started or None)``."""
+    calls = []
+    real_warm = engine_module.BatchedEngine._warm_post
+
+    def recording_warm(self, pool, batch_size, *args):
+        real_warm(self, pool, batch_size, *args)
+        calls.append((batch_size, self._post_warming))
+
+    monkeypatch.setattr(engine_module.BatchedEngine, "_warm_post", recording_warm)
+    return calls
+
+
 def test_the_real_call_runs_the_program_the_warm_up_compiled(
-    sample_deltas, make_model, regression_data, monkeypatch
+    sample_deltas, make_model, regression_data, warm_ups
 ):
     x, y = regression_data
     model = make_model(seed=31, optimizer="momentum")
-    started = []
-    real_warm = engine_module.BatchedEngine._warm_post
-
-    def counting_warm(self, *args):
-        real_warm(self, *args)
-        started.append(self._post_warming is not None)
-
-    monkeypatch.setattr(engine_module.BatchedEngine, "_warm_post", counting_warm)
     frame = sample_deltas(model, x, y, **RUN)
     engine = _engine(model)
-    assert started == [True]
+    assert len(warm_ups) == 1 and warm_ups[0][1] is not None
     assert engine._post_warming is None and not _workers()
     # one trace: the zeros traced up front had the real call's shapes and dtypes
     assert engine._post_jit.experimental_get_tracing_count() == 1
     assert frame.attrs["path"] == "affine"
     # a second call finds the shapes compiled: no warm-up, no new trace
     again = sample_deltas(model, x, y, **RUN)
-    assert started == [True]
+    assert len(warm_ups) == 1
     assert engine._post_jit.experimental_get_tracing_count() == 1
     pd.testing.assert_frame_equal(frame, again)
 
 
-def test_every_batch_size_is_warmed_once(sample_deltas, make_model, regression_data, monkeypatch):
+def test_every_batch_size_is_warmed_once(sample_deltas, make_model, regression_data, warm_ups):
     x, y = regression_data
     model = make_model(seed=36, optimizer="momentum")
-    started = []
-    real_warm = engine_module.BatchedEngine._warm_post
-
-    def recording_warm(self, pool, batch_size, *args):
-        started.append(batch_size)
-        real_warm(self, pool, batch_size, *args)
-
-    monkeypatch.setattr(engine_module.BatchedEngine, "_warm_post", recording_warm)
     sample_deltas(model, x, y, **{**RUN, "batch_size": [8, 16]})
     sample_deltas(model, x, y, **{**RUN, "batch_size": [8, 16]})
-    assert sorted(started) == [8, 16]
+    assert sorted(batch_size for batch_size, _ in warm_ups) == [8, 16]
     # one trace per batch size, each the warm-up's
     assert _engine(model)._post_jit.experimental_get_tracing_count() == 2
 
@@ -91,23 +89,17 @@ def test_results_do_not_depend_on_the_warm_up(
     pd.testing.assert_frame_equal(warmed, cold, check_exact=True)
 
 
-def test_no_warm_up_above_the_size_limit(sample_deltas, make_model, regression_data, monkeypatch):
+def test_no_warm_up_above_the_size_limit(
+    sample_deltas, make_model, regression_data, monkeypatch, warm_ups
+):
     # RUN's pass: 5 replicates (one chunk) x 9 lrs x 16 rows = 720 forward rows
     x, y = regression_data
-    started = []
-    real_warm = engine_module.BatchedEngine._warm_post
-
-    def recording_warm(self, *args):
-        started.append(args)
-        real_warm(self, *args)
-
-    monkeypatch.setattr(engine_module.BatchedEngine, "_warm_post", recording_warm)
     monkeypatch.setattr(engine_module, "WARM_UP_MAX_ROWS", 5 * 9 * 16 - 1)
     above = sample_deltas(make_model(seed=35, optimizer="momentum"), x, y, **RUN)
-    assert started == []
+    assert warm_ups == []
     monkeypatch.setattr(engine_module, "WARM_UP_MAX_ROWS", 5 * 9 * 16)
     at = sample_deltas(make_model(seed=35, optimizer="momentum"), x, y, **RUN)
-    assert len(started) == 1
+    assert len(warm_ups) == 1
     pd.testing.assert_frame_equal(above, at, check_exact=True)
 
 
@@ -149,28 +141,21 @@ def test_an_xla_failure_in_the_warm_up_falls_back_to_the_plain_graph(
     "error", [RuntimeError("boom"), KeyboardInterrupt()], ids=["error", "interrupt"]
 )
 def test_a_failure_while_the_warm_up_runs_leaves_no_thread_and_the_model_untouched(
-    sample_deltas, make_warm_model, regression_data, monkeypatch, error
+    sample_deltas, make_warm_model, regression_data, monkeypatch, warm_ups, error
 ):
     x, y = regression_data
     model = make_warm_model("momentum", seed=34)
     before = snapshot(model)
-    started = []
-    real_warm = engine_module.BatchedEngine._warm_post
-
-    def recording_warm(self, *args):
-        real_warm(self, *args)
-        started.append(self._post_warming)
 
     def failing_terms(*args, **kwargs):
         # right after the gradient pass: the worker compiling the forward pass has started
-        assert started and started[0] is not None
+        assert warm_ups and warm_ups[0][1] is not None
         raise error
 
-    monkeypatch.setattr(engine_module.BatchedEngine, "_warm_post", recording_warm)
     monkeypatch.setattr(sampler_module, "_affine_terms", failing_terms)
     with pytest.raises(type(error)):
         sample_deltas(model, x, y, **RUN)
-    assert not started[0].is_alive()
+    assert not warm_ups[0][1].is_alive()
     assert _engine(model)._post_warming is None and not _workers()
     assert_same_state(before, snapshot(model))
 
