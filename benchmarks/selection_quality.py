@@ -93,25 +93,20 @@ def _key(lr: float) -> float:
 
 def scored(
     held_out: bool,
-    truth_path: Path = T.TRUTH_CSV,
-    *,
     truth: pd.DataFrame | None = None,
-    cost_path: Path | None = None,
+    cost_sweeps: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Every pick with its regret against a truth (``truth``, else read from ``truth_path``).
+    """Every pick with its regret against ``truth`` (default: the compiled loop's sweeps).
 
-    Costs are shares of the sweep in ``cost_path`` (default: the truth's own sweep).
+    Costs are shares of ``cost_sweeps``' CPU and wall time (default: ``truth`` itself).
     """
-    truth = T.load_truth(truth_path) if truth is None else truth
+    truth = T.load_truth() if truth is None else truth
     truth = truth[truth["held_out"] == held_out]
     final = T.final_table(truth)
     best = final.groupby("cell")["val_loss"].min().rename("best")
     best_lr = final.loc[final.groupby("cell")["val_loss"].idxmin()].set_index("cell")["lr"]
-    if cost_path is None:
-        cost = T.sweep_cost(truth)
-    else:
-        sweeps = T.load_truth(cost_path)
-        cost = T.sweep_cost(sweeps[sweeps["held_out"] == held_out])
+    sweeps = truth if cost_sweeps is None else cost_sweeps[cost_sweeps["held_out"] == held_out]
+    cost = T.sweep_cost(sweeps)
     picks = load_picks()
     picks = picks[picks["held_out"] == held_out].copy()
     picks["cost"] = picks["cpu_s"] / picks["cell"].map(cost["cpu_s"])
@@ -328,7 +323,7 @@ def document(held_out_too: bool) -> str:
 
 def pooled_section(held_out_too: bool) -> str:
     """Every pick scored against both truths pooled (6 runs per lr instead of 3)."""
-    truth = T.pooled_truth()
+    truth, loop = T.pooled_truth(), T.load_truth()
     lines = [
         "## Both truths pooled",
         "",
@@ -341,7 +336,7 @@ def pooled_section(held_out_too: bool) -> str:
         "report them whatever they show; it changes no default.",
         "",
         *verdict_tables(
-            lambda held_out: scored(held_out, truth=truth, cost_path=T.TRUTH_CSV),
+            lambda held_out: scored(held_out, truth, loop),
             held_out_too,
             " (Against the pooled truth; cost against the compiled loop's sweep.)",
         ),
@@ -404,7 +399,7 @@ def sensitivity_section(held_out_too: bool) -> str:
         noise,
         "",
         *verdict_tables(
-            lambda held_out: scored(held_out, T.SENSITIVITY_CSV),
+            lambda held_out: scored(held_out, truth),
             held_out_too,
             " (Against this truth and this sweep's CPU time.)",
         ),

@@ -171,7 +171,7 @@ WARM_UP_MAX_ROWS = 1 << 20
 
 
 class _Worker(threading.Thread):
-    """One compiled call on a thread of its own; :meth:`result` waits and re-raises.
+    """One compiled call on a thread of its own; :meth:`wait` joins and re-raises.
 
     TensorFlow's device scope belongs to the thread that opened it, so the call runs under
     ``device``: the device the caller's own calls are placed on (with ``tf.device("/GPU:1")``
@@ -181,24 +181,22 @@ class _Worker(threading.Thread):
     def __init__(self, function: Any, args: tuple, name: str, device: str) -> None:
         super().__init__(name=name, daemon=True)
         self.function, self.args, self.device = function, args, device
-        self.value: Any = None
         self.error: BaseException | None = None
         self.start()
 
     def run(self) -> None:
         try:
             with tf.device(self.device):
-                self.value = self.function(*self.args)
-        except BaseException as error:  # handed to the caller by result()
+                self.function(*self.args)  # the result is not needed: the call compiles
+        except BaseException as error:  # handed to the caller by wait()
             self.error = error
         finally:
             self.args = None  # free the inputs (a warm-up's zeros) as soon as the call is done
 
-    def result(self) -> Any:
+    def wait(self) -> None:
         self.join()
         if self.error is not None:
             raise self.error
-        return self.value
 
 
 class BatchedEngine:
@@ -460,7 +458,7 @@ class BatchedEngine:
         if worker is None:
             return
         try:
-            worker.result()
+            worker.wait()
         except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError):
             if worker.function is self._post_jit:  # as in post: an op XLA cannot compile
                 self._post_jit = None

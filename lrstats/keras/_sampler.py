@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from lrstats._progress import progress_bar
 from lrstats._streams import check_seed
 from lrstats._validation import check_choice, check_int, check_lrs
 from lrstats.keras._data import DataPool, leaves, prepare_data
@@ -372,21 +373,16 @@ def _run(
     model: Any, pool: DataPool, tensors: tuple, plan: Plan, snapshot: StateSnapshot, progress
 ):
     """``pre`` (M,), ``post`` (M, K), the path taken and why the exact path was taken."""
-    if progress:
-        from tqdm.auto import tqdm
-    else:  # no import: tqdm.auto warns in notebooks without ipywidgets even when disabled
-        from tqdm.std import tqdm
-
     engine = get_engine(
         model, plan.chunk, eval_training=plan.eval_mode == "training", jit_compile=True
     )
     try:
-        return _run_chunks(model, pool, tensors, plan, snapshot, engine, tqdm, progress)
+        return _run_chunks(model, pool, tensors, plan, snapshot, engine, progress)
     finally:
         engine.finish_warming()
 
 
-def _run_chunks(model, pool, tensors, plan, snapshot, engine, tqdm, progress):
+def _run_chunks(model, pool, tensors, plan, snapshot, engine, progress):
     """The chunks of :func:`_run`, on the engine it chose."""
     grid, ids, chunk, lr_chunk = plan.grid, plan.replicate_ids, plan.chunk, plan.lr_chunk
     n_streams = len(engine.seed_positions)
@@ -400,9 +396,7 @@ def _run_chunks(model, pool, tensors, plan, snapshot, engine, tqdm, progress):
     paths = set()
     reasons = []
     n_chunks = -(-n_rep // chunk)
-    with tqdm(
-        total=n_chunks, disable=not progress, desc="lrstats", unit="chunk", leave=False
-    ) as bar:
+    with progress_bar(progress, total=n_chunks, desc="lrstats", unit="chunk") as bar:
         for start in range(0, n_rep, chunk):
             chunk_ids = ids[start : start + chunk]
             real = chunk_ids.size

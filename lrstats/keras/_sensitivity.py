@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from lrstats._progress import progress_bar
 from lrstats._streams import seed_sequence
 from lrstats._validation import check_int, check_lrs
 from lrstats.execution import check_executor, describe_executor, map_runs
@@ -769,15 +770,10 @@ def _execute(
     n_runs: int,
     n_done: int,
 ) -> list[pd.DataFrame]:
-    if progress:
-        from tqdm.auto import tqdm
-    else:  # tqdm.auto warns in notebooks without ipywidgets even when disabled
-        from tqdm.std import tqdm
-
     best: dict[str, Any] = {}
     description = "sweep" if executor is None else f"sweep on {describe_executor(executor)}"
-    with tqdm(
-        total=n_runs, initial=n_done, disable=not progress, desc=description, unit="run"
+    with progress_bar(
+        progress, total=n_runs, initial=n_done, desc=description, unit="run", leave=True
     ) as bar:
 
         def on_result(index: int, frame: pd.DataFrame) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from lrstats._progress import progress_bar
 from lrstats._streams import check_seed, seed_sequence
 from lrstats._validation import check_int, check_lrs, check_real
 from lrstats._version import __version__
@@ -446,14 +447,6 @@ def _to_tensors(pool: DataPool | None):
     return (None, None, None) if pool is None else pool_tensors(pool)
 
 
-def _progress_bar(progress: bool, total: int):
-    if progress:
-        from tqdm.auto import tqdm
-    else:  # no import: tqdm.auto warns in notebooks without ipywidgets even when disabled
-        from tqdm.std import tqdm
-    return tqdm(total=total, disable=not progress, desc="lrstats", unit="step", leave=False)
-
-
 def _run(model, train_t, val_t, plan: _Plan, snapshot: StateSnapshot, progress: bool):
     """Losses (R, K, S), validation losses (R, K, S) (NaN where not evaluated), the
     initial validation loss, the path taken and why the exact path was taken."""
@@ -475,7 +468,7 @@ def _run(model, train_t, val_t, plan: _Plan, snapshot: StateSnapshot, progress: 
             engine = get_engine(model, *_chunk_shape(plan))
         except UnsupportedOptimizer as error:
             reason = str(error)
-    with _progress_bar(progress, n_rep * n_lr * steps) as bar:
+    with progress_bar(progress, total=n_rep * n_lr * steps, desc="lrstats", unit="step") as bar:
         if engine is not None:
             reason = _batched(
                 model, engine, train_t, val_t, plan, batches, snapshot, losses, val_losses, bar

@@ -16,6 +16,7 @@ on any error or interrupt).
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from typing import Any
@@ -24,6 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from lrstats._progress import progress_bar
 from lrstats._streams import check_seed, seed_sequence
 from lrstats._validation import check_int, check_lrs, check_real
 from lrstats.inference.halving import (
@@ -154,17 +156,9 @@ class _MemberTrainer:
         return losses
 
 
-def _progress_bar(progress: bool, total: int):
-    if progress:
-        from tqdm.auto import tqdm
-    else:  # no import: tqdm.auto warns in notebooks without ipywidgets even when disabled
-        from tqdm.std import tqdm
-    return tqdm(total=total, disable=not progress, desc="recommend_lr", unit="step", leave=False)
-
-
 def _with_progress(advance, bar, replicates: int, steps_per_epoch: int):
     """``advance`` that moves ``bar`` by the member-steps each round trains."""
-    rounds = iter(range(1, 1 << 30))
+    rounds = itertools.count(1)
 
     def wrapped(lr_indices: np.ndarray, start: int, stop: int) -> np.ndarray:
         bar.set_postfix_str(
@@ -303,8 +297,8 @@ def recommend_lr(
     batch orders, the truth's seed noise included): 7 of 10 development and 2 of 3
     held-out cells within 5%, at 1.5% of that sweep's CPU time. Without ``epochs`` (no
     extrapolation) the lr of lowest loss after the longest horizon is returned, which is
-    too large for a long training. A learning-rate schedule on the model's optimizer is replaced by the
-    candidate lr for the members.
+    too large for a long training. A learning-rate schedule on the model's optimizer is
+    replaced by the candidate lr for the members.
 
     Examples
     --------
@@ -373,7 +367,7 @@ def recommend_lr(
     start = time.perf_counter()
     try:
         trainer = _MemberTrainer(model, train, val, grid, replicates, batch_size, entropy)
-        with _progress_bar(progress, budget_steps) as bar:
+        with progress_bar(progress, total=budget_steps, desc="recommend_lr", unit="step") as bar:
             advance = _with_progress(trainer.advance, bar, replicates, steps_per_epoch)
             result = successive_halving(
                 advance,

@@ -79,7 +79,7 @@ def test_state_is_identical_after_a_failure_between_members(
     model = _clipped(make_model, 117)
     model.optimizer.build(model.trainable_variables)
     before = snapshot(model)
-    real_bar = lookahead_module._progress_bar
+    real_bar = lookahead_module.progress_bar
     seen = {"state moved": None}
 
     class FailingBar:
@@ -99,7 +99,9 @@ def test_state_is_identical_after_a_failure_between_members(
             raise error
 
     monkeypatch.setattr(
-        lookahead_module, "_progress_bar", lambda *a: FailingBar(real_bar(*a).__enter__())
+        lookahead_module,
+        "progress_bar",
+        lambda *a, **k: FailingBar(real_bar(*a, **k).__enter__()),
     )
     with pytest.raises(type(error)):
         sample_trajectories(model, *regression_data, replicates=2, **RUN)

@@ -141,11 +141,11 @@ def test_progress_bar_counts_the_member_steps_trained(warm, regression_data, mon
     x, y = regression_data
     bars = []
 
-    def bar(progress, total):
+    def bar(progress, *, total, **options):
         bars.append(tqdm(total=total, disable=not progress, file=io.StringIO(), mininterval=0))
         return bars[-1]
 
-    monkeypatch.setattr(recommend_module, "_progress_bar", bar)
+    monkeypatch.setattr(recommend_module, "progress_bar", bar)
     result = recommend_lr(warm, x, y, lrs=LRS, seed=0, budget=2.0, progress=True)
     (shown,) = bars
     assert shown.total == result.budget_steps
