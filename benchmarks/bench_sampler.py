@@ -27,7 +27,12 @@ Timed:
    inputs; forming them from ``a + lr * b`` is timed separately and reported, not included.
 
 Timings are wall-clock (``time.perf_counter``); the table gives the median and the minimum of
-the repeats, and the load average is printed, because the machine may be shared. The steady
+the repeats, and the load average is printed, because the machine may be shared. Every timed
+region starts on a collected heap (``gc.collect()`` first, for autolrtuner as for lrstats): a
+full collection of the ~430,000 objects TensorFlow's import leaves takes ~0.2 s, and whether one
+falls inside a call depends on what the process allocated before it. Full collections inside the
+first call are counted in its notes, and the first call is also timed without the collection
+before it, in a process of its own (``--first-call-only``), and printed beside it. The steady
 state and the floor are timed interleaved (sampler, forward, gradient, sampler, ...) so that
 both see the same load, and the paired ratio (median of per-repeat ratios) is printed too.
 
@@ -47,9 +52,13 @@ imports included) stays within 4 GiB.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
+import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -190,10 +199,56 @@ def all_state(model) -> list[np.ndarray]:
     ]
 
 
-def timed(function: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    value = function()
-    return time.perf_counter() - start, value
+class FullCollections:
+    """The full (generation 2) garbage collections Python runs inside a ``with`` block."""
+
+    def __init__(self) -> None:
+        self.count, self.seconds, self._start = 0, 0.0, 0.0
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.count += 1
+            self.seconds += time.perf_counter() - self._start
+
+    def __enter__(self) -> FullCollections:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def note(self) -> str:
+        return f"{self.count} full GC inside ({self.seconds:.2f} s)"
+
+
+def timed(
+    function: Callable[[], Any],
+    *,
+    collect: bool = True,
+    collections: FullCollections | None = None,
+) -> tuple[float, Any]:
+    """Wall time of one call, started on a collected heap (``collect=True``).
+
+    After ``import tensorflow`` the heap holds about 430,000 objects, and a full collection
+    takes about 0.2 s here. Whether one falls inside a timed call depends on what the
+    process allocated before it (imports, building models): after the imports and one model
+    it fell inside the first ``sample_deltas`` call every time; after a ``gc.collect()`` it
+    did not. So every timed region starts on a collected heap, and collections the call's
+    own allocations trigger stay in its time. The first call is also measured without the
+    collection, in a process of its own (:func:`first_call_uncollected`). ``collections``
+    records the full collections inside the timed call (not the one before it).
+    """
+    if collect:
+        gc.collect()
+    with collections if collections is not None else contextlib.nullcontext():
+        start = time.perf_counter()
+        value = function()
+        seconds = time.perf_counter() - start
+    return seconds, value
 
 
 def repeat_times(function: Callable[[], Any], repeats: int) -> list[float]:
@@ -311,10 +366,27 @@ def benchmark(args: argparse.Namespace) -> int:
     model = make_model(args.optimizer)
     before = all_state(model)
     first_rss = ProcessPeak()
+    first_gc = FullCollections()
     with first_rss:
-        first_time, frame = timed(lambda: run_sampler(model))
+        first_time, frame = timed(lambda: run_sampler(model), collections=first_gc)
     rows.append(
-        ("sample_deltas, first call (tracing incl.)", [first_time], "cold process", first_rss)
+        (
+            "sample_deltas, first call (tracing incl.)",
+            [first_time],
+            f"cold process; {first_gc.note()}",
+            first_rss,
+        )
+    )
+    # 2a. the same first call in a process of its own, without the collection before it
+    uncollected = first_call_uncollected(args.optimizer)
+    rows.append(
+        (
+            "  the same, no gc.collect() before the call",
+            [uncollected["seconds"]],
+            f"own process; {uncollected['full_collections']} full GC inside "
+            f"({uncollected['full_seconds']:.2f} s)",
+            None,
+        )
     )
     built_optimizer_state = all_state(model)  # the optimizer was built by the first call
     # 2b. the first call on another fresh model, TensorFlow now warm (what a notebook that
@@ -413,6 +485,10 @@ def benchmark(args: argparse.Namespace) -> int:
         f"{min(steady_times) / floor_min:.2f}x)"
     )
     print(f"{'steady / (floor + forming)':28s} {steady / (floor + t_form):10.2f}x   (information)")
+    print(
+        f"{'autolrtuner / first, no gc':28s} {tuner_total / uncollected['seconds']:10.2f}x   "
+        "(information: the first call in a process of its own, no gc.collect() before it)"
+    )
     print()
     print(
         "RSS: sampled every 2 ms by a thread in an untimed extra call (50 ms for autolrtuner; "
@@ -432,6 +508,45 @@ def benchmark(args: argparse.Namespace) -> int:
     )
     print(f"process peak RSS (ru_maxrss): {mib(max_rss())}")
     return 0 if weights_same and state_same and same_frame else 1
+
+
+def first_call_only(args: argparse.Namespace) -> int:
+    """``--first-call-only``: one first call, no collection before it; JSON on stdout."""
+    import tensorflow as tf  # noqa: F401
+
+    from lrstats.keras import sample_deltas
+
+    x, y = make_data()
+    model = make_model(args.optimizer)
+    collections = FullCollections()
+    seconds, _ = timed(
+        lambda: sample_deltas(
+            model,
+            x,
+            y,
+            lrs=lr_grid(),
+            replicates=REPLICATES,
+            batch_size=BATCH,
+            seed=SAMPLER_SEED,
+            progress=False,
+        ),
+        collect=False,
+        collections=collections,
+    )
+    result = {
+        "seconds": seconds,
+        "full_collections": collections.count,
+        "full_seconds": collections.seconds,
+    }
+    print(json.dumps(result))
+    return 0
+
+
+def first_call_uncollected(optimizer: str) -> dict:
+    """The first call of :func:`first_call_only`, run in a new process."""
+    command = [sys.executable, __file__, "--first-call-only", "--optimizer", optimizer]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def memory_check(args: argparse.Namespace) -> int:
@@ -505,7 +620,14 @@ def main() -> int:
         help="--memory on the demo's model and data (default) or on the benchmark MLP",
     )
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--first-call-only",
+        action="store_true",
+        help="time one first call without gc.collect() before it (used by the benchmark)",
+    )
     args = parser.parse_args()
+    if args.first_call_only:
+        return first_call_only(args)
     return memory_check(args) if args.memory else benchmark(args)
 
 
