@@ -56,3 +56,24 @@ def test_the_pooled_truth_is_both_truths_side_by_side(monkeypatch):
     ) / 2
     got = T.final_table(pooled).set_index(["cell", "lr"])["val_loss"]
     assert got.sort_index().to_numpy() == pytest.approx(expected.sort_index().to_numpy())
+
+
+def test_a_second_full_sweep_is_scored_by_its_own_best_lr(monkeypatch):
+    # the replication row: per cell, the other sweep's best lr, scored on the truth
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import selection_quality as Q
+    from _selection import truth as T
+
+    loop, other = T.load_truth(T.TRUTH_CSV), T.load_truth(T.SENSITIVITY_CSV)
+    rows = Q.scored(False, loop, replication=other)
+    again = rows[rows["method"] == Q.REPLICATION_METHOD].set_index("cell")
+    final_l = T.final_table(loop[~loop["held_out"]]).set_index(["cell", "lr"])["val_loss"]
+    final_o = T.final_table(other[~other["held_out"]]).set_index(["cell", "lr"])["val_loss"]
+    assert sorted(again.index) == sorted(final_l.index.get_level_values("cell").unique())
+    for cell, row in again.iterrows():
+        assert row["pick"] == final_o[cell].idxmin()
+        best = final_l[cell].min()
+        assert row["regret"] == pytest.approx((final_l[cell][row["pick"]] - best) / best)
+    assert set(again["cost"]) == {1.0}
+    # without replication there is no such row
+    assert Q.REPLICATION_METHOD not in set(Q.scored(False, loop)["method"])
