@@ -133,8 +133,6 @@ def scored(
     truth = T.load_truth() if truth is None else truth
     truth = truth[truth["held_out"] == held_out]
     final = T.final_table(truth)
-    best = final.groupby("cell")["val_loss"].min().rename("best")
-    best_lr = final.loc[final.groupby("cell")["val_loss"].idxmin()].set_index("cell")["lr"]
     sweeps = truth if cost_sweeps is None else cost_sweeps[cost_sweeps["held_out"] == held_out]
     cost = T.sweep_cost(sweeps)
     picks = load_picks()
@@ -156,11 +154,21 @@ def scored(
     if replication is not None:
         again = replication_rows(replication[replication["held_out"] == held_out])
         parts.append(again[again["cell"].isin(set(truth["cell"]))])
-    rows = pd.concat(parts, ignore_index=True)
+    return with_regret(pd.concat(parts, ignore_index=True), final)
+
+
+def with_regret(rows: pd.DataFrame, final: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (``cell``, ``pick``) with the truth at the pick, the best, and the regret.
+
+    ``final`` is the truth's final table (:func:`T.final_table`); a pick off the truth's
+    grid or not finite scores infinite.
+    """
+    best = final.groupby("cell")["val_loss"].min()
+    best_lr = final.loc[final.groupby("cell")["val_loss"].idxmin()].set_index("cell")["lr"]
     lookup = final.assign(lr=final["lr"].map(_key)).set_index(["cell", "lr"])["val_loss"]
     keys = [(c, _key(p)) for c, p in zip(rows["cell"], rows["pick"], strict=True)]
     at_pick = np.array([lookup.get(k, np.inf) if np.isfinite(k[1]) else np.inf for k in keys])
-    rows["val_loss_at_pick"] = at_pick
+    rows = rows.assign(val_loss_at_pick=at_pick)
     rows["best"] = rows["cell"].map(best)
     rows["best_lr"] = rows["cell"].map(best_lr)
     rows["regret"] = (rows["val_loss_at_pick"] - rows["best"]) / rows["best"]

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -60,20 +62,28 @@ def test_the_pooled_truth_is_both_truths_side_by_side(monkeypatch):
 
 def test_a_second_full_sweep_is_scored_by_its_own_best_lr(monkeypatch):
     # the replication row: per cell, the other sweep's best lr, scored on the truth
+    # (pandas only: scored() as a whole loads the datasets, from the benchmark extra)
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     import selection_quality as Q
     from _selection import truth as T
 
     loop, other = T.load_truth(T.TRUTH_CSV), T.load_truth(T.SENSITIVITY_CSV)
-    rows = Q.scored(False, loop, replication=other)
-    again = rows[rows["method"] == Q.REPLICATION_METHOD].set_index("cell")
-    final_l = T.final_table(loop[~loop["held_out"]]).set_index(["cell", "lr"])["val_loss"]
-    final_o = T.final_table(other[~other["held_out"]]).set_index(["cell", "lr"])["val_loss"]
-    assert sorted(again.index) == sorted(final_l.index.get_level_values("cell").unique())
+    loop, other = loop[~loop["held_out"]], other[~other["held_out"]]
+    again = Q.with_regret(Q.replication_rows(other), T.final_table(loop)).set_index("cell")
+    final_l = T.final_table(loop).set_index(["cell", "lr"])["val_loss"]
+    final_o = T.final_table(other).set_index(["cell", "lr"])["val_loss"]
+    assert sorted(again.index) == sorted(final_o.index.get_level_values("cell").unique())
+    assert (again["method"] == Q.REPLICATION_METHOD).all()
+    assert set(again["cost"]) == {1.0}
     for cell, row in again.iterrows():
         assert row["pick"] == final_o[cell].idxmin()
         best = final_l[cell].min()
+        assert row["best_lr"] == final_l[cell].idxmin()
         assert row["regret"] == pytest.approx((final_l[cell][row["pick"]] - best) / best)
-    assert set(again["cost"]) == {1.0}
-    # without replication there is no such row
-    assert Q.REPLICATION_METHOD not in set(Q.scored(False, loop)["method"])
+    # the two sweeps disagree somewhere, so the row is not the truth's own best everywhere
+    assert (again["regret"] > 0).any()
+    # a pick off the grid scores infinite
+    off = Q.with_regret(
+        pd.DataFrame({"cell": [again.index[0]], "pick": [0.5]}), T.final_table(loop)
+    )
+    assert off["regret"].iloc[0] == np.inf
