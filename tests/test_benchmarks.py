@@ -87,3 +87,26 @@ def test_a_second_full_sweep_is_scored_by_its_own_best_lr(monkeypatch):
         pd.DataFrame({"cell": [again.index[0]], "pick": [0.5]}), T.final_table(loop)
     )
     assert off["regret"].iloc[0] == np.inf
+
+
+def test_the_seeds_paragraph_counts_each_seed_row(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import selection_quality as Q
+    from _selection import methods as M
+
+    names = [Q.DEFAULT_METHOD] + [f"{Q.DEFAULT_METHOD}, seed={s}" for s in M.OTHER_SEEDS]
+    regrets = {names[0]: [0.0, 0.01, 0.3], names[1]: [0.0, 0.2, 0.3], names[2]: [0, 0, 0.04]}
+    dev = pd.DataFrame(
+        [
+            {"method": name, "cell": f"c{i}", "regret": r}
+            for name, values in regrets.items()
+            for i, r in enumerate(values)
+        ]
+    )
+    text = Q.seeds_note(dev, None)
+    assert "for seed 0, 2/3 development (worst 0.3)" in text
+    assert "for seed 1, 1/3 development (worst 0.3)" in text
+    assert "for seed 2, 3/3 development (worst 0.04)" in text
+    assert "2.0 development cells on average" in text
+    # without the other seeds' rows there is nothing to say
+    assert Q.seeds_note(dev[dev["method"] == names[0]], None) == ""
