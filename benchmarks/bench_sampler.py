@@ -231,17 +231,9 @@ def timed(
     collect: bool = True,
     collections: FullCollections | None = None,
 ) -> tuple[float, Any]:
-    """Wall time of one call, started on a collected heap (``collect=True``).
-
-    After ``import tensorflow`` the heap holds about 430,000 objects, and a full collection
-    takes about 0.2 s here. Whether one falls inside a timed call depends on what the
-    process allocated before it (imports, building models): after the imports and one model
-    it fell inside the first ``sample_deltas`` call every time; after a ``gc.collect()`` it
-    did not. So every timed region starts on a collected heap, and collections the call's
-    own allocations trigger stay in its time. The first call is also measured without the
-    collection, in a process of its own (:func:`first_call_uncollected`). ``collections``
-    records the full collections inside the timed call (not the one before it).
-    """
+    """Wall time of one call, started on a collected heap (``collect=True``; why: the
+    module docstring). ``collections`` records the full collections inside the timed call
+    (not the one before it)."""
     if collect:
         gc.collect()
     with collections if collections is not None else contextlib.nullcontext():
@@ -326,12 +318,28 @@ def make_floor(model, x: np.ndarray, y: np.ndarray, lrs: np.ndarray):
     return run_forward, run_gradient, run_form
 
 
+def sample(model, x: np.ndarray, y: np.ndarray, lrs: np.ndarray):
+    """The timed call: ``sample_deltas`` with the benchmark's settings."""
+    from lrstats.keras import sample_deltas
+
+    return sample_deltas(
+        model,
+        x,
+        y,
+        lrs=lrs,
+        replicates=REPLICATES,
+        batch_size=BATCH,
+        seed=SAMPLER_SEED,
+        progress=False,
+    )
+
+
 # ----------------------------------------------------------------------------- modes
 def benchmark(args: argparse.Namespace) -> int:
     import keras
     import tensorflow as tf
 
-    from lrstats.keras import sample_deltas
+    import lrstats.keras  # noqa: F401  (imported outside every timed call)
 
     x, y = make_data()
     lrs = lr_grid()
@@ -348,16 +356,7 @@ def benchmark(args: argparse.Namespace) -> int:
     rows: list[tuple[str, list[float], str, PeakRSS | ProcessPeak | None]] = []
 
     def run_sampler(model):
-        return sample_deltas(
-            model,
-            x,
-            y,
-            lrs=lrs,
-            replicates=REPLICATES,
-            batch_size=BATCH,
-            seed=SAMPLER_SEED,
-            progress=False,
-        )
+        return sample(model, x, y, lrs)
 
     # 2. first call on a fresh model (tracing + XLA compilation), the first TensorFlow work
     # of this process. Timed without the RSS thread (polling every 2 ms takes the GIL from
@@ -512,26 +511,13 @@ def benchmark(args: argparse.Namespace) -> int:
 
 def first_call_only(args: argparse.Namespace) -> int:
     """``--first-call-only``: one first call, no collection before it; JSON on stdout."""
-    import tensorflow as tf  # noqa: F401
-
-    from lrstats.keras import sample_deltas
+    import lrstats.keras  # noqa: F401  (imports TensorFlow outside the timed call)
 
     x, y = make_data()
     model = make_model(args.optimizer)
     collections = FullCollections()
     seconds, _ = timed(
-        lambda: sample_deltas(
-            model,
-            x,
-            y,
-            lrs=lr_grid(),
-            replicates=REPLICATES,
-            batch_size=BATCH,
-            seed=SAMPLER_SEED,
-            progress=False,
-        ),
-        collect=False,
-        collections=collections,
+        lambda: sample(model, x, y, lr_grid()), collect=False, collections=collections
     )
     result = {
         "seconds": seconds,

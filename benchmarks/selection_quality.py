@@ -92,6 +92,16 @@ def _key(lr: float) -> float:
     return float(f"{lr:.6g}") if np.isfinite(lr) else lr
 
 
+#: A pick is "within 5%" when its regret is below this.
+THRESHOLD = 0.05
+
+
+def within(rows: pd.DataFrame, method: str) -> tuple[int, int, float]:
+    """``method``'s cells within :data:`THRESHOLD`, its cells, its worst regret."""
+    mine = rows[rows["method"] == method]
+    return int((mine["regret"] < THRESHOLD).sum()), mine["cell"].nunique(), mine["regret"].max()
+
+
 #: The row of :func:`scored` that picks by a second full sweep (``replication``).
 REPLICATION_METHOD = "full sweep, other batch orders"
 
@@ -180,7 +190,7 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
         return pd.Series(
             {
                 "cells": group["cell"].nunique(),
-                "regret<5%": int((group["regret"] < 0.05).sum()),
+                "regret<5%": int((group["regret"] < THRESHOLD).sum()),
                 "worst regret": group["regret"].max(),
                 "median regret": group["regret"].median(),
                 "median cost": group["cost"].median(),
@@ -292,22 +302,20 @@ Every method that needs validation data gets the benchmark's validation split.
 
 def replication_note(rows: pd.DataFrame) -> str:
     """What a second full sweep scores against the truth (empty without one)."""
-    again = rows[rows["method"] == REPLICATION_METHOD]
-    if again.empty:
+    good, n, worst = within(rows, REPLICATION_METHOD)
+    if n == 0:
         return ""
-    good, n = int((again["regret"] < 0.05).sum()), again["cell"].nunique()
-    mine = rows[rows["method"] == DEFAULT_METHOD]
-    mine_good = int((mine["regret"] < 0.05).sum())
-    interval = binomtest(mine_good, mine["cell"].nunique()).proportion_ci(method="exact")
+    mine_good, mine_n, _ = within(rows, DEFAULT_METHOD)
+    interval = binomtest(mine_good, mine_n).proportion_ci(method="exact")
     return (
         f"A second full sweep of every lr (`{REPLICATION_METHOD}`: the `sensitivity` "
         "sweeps of the cross-check below, the same initial weights, other batch orders), "
         "picking its own best lr at 20 times the target's cost, is within 5% of this "
-        f"truth's best in {good} of {n} cells (worst regret {again['regret'].max():.3g}): "
+        f"truth's best in {good} of {n} cells (worst regret {worst:.3g}): "
         "two full sweeps agree to about the target's threshold, so the target asks a quick "
         f"method to match what a repeated sweep reaches, and {n} cells cannot tell such "
         "counts apart (the two-sided 95% Clopper-Pearson interval of the defaults' "
-        f"{mine_good}/{mine['cell'].nunique()} is {interval.low:.2f}-{interval.high:.2f}). "
+        f"{mine_good}/{mine_n} is {interval.low:.2f}-{interval.high:.2f}). "
         "This paragraph and the row were added after the defaults were fixed; they change "
         "no default."
     )
@@ -315,40 +323,38 @@ def replication_note(rows: pd.DataFrame) -> str:
 
 def seeds_note(dev: pd.DataFrame, held: pd.DataFrame | None) -> str:
     """The defaults with other seeds (``M.OTHER_SEEDS``), against the same truth."""
-
-    def count(rows, method):
-        mine = rows[rows["method"] == method]
-        return int((mine["regret"] < 0.05).sum()), mine["cell"].nunique(), mine["regret"].max()
-
     names = [DEFAULT_METHOD] + [f"{DEFAULT_METHOD}, seed={seed}" for seed in M.OTHER_SEEDS]
     if not all((dev["method"] == name).any() for name in names):
         return ""
     seeds = [0, *M.OTHER_SEEDS]
     parts = []
     for seed, name in zip(seeds, names, strict=True):
-        good, n, worst = count(dev, name)
+        good, n, worst = within(dev, name)
         text = f"for seed {seed}, {good}/{n} development (worst {worst:.3g})"
         if held is not None and (held["method"] == name).any():
-            good_h, n_h, worst_h = count(held, name)
+            good_h, n_h, worst_h = within(held, name)
             text += f" and {good_h}/{n_h} held-out (worst {worst_h:.3g})"
         parts.append(text)
-    mean = np.mean([count(dev, name)[0] for name in names])
+    mean = np.mean([within(dev, name)[0] for name in names])
+    others = " and ".join(str(seed) for seed in M.OTHER_SEEDS)
     return (
         "The recommendation is random too: its `seed` draws the replicates' minibatches "
         "(and, without `validation_data`, the validation split; the benchmark passes its "
-        "own). Run with the same defaults and seeds 1 and 2 (the rows "
+        f"own). Run with the same defaults and seeds {others} (the rows "
         f"`{DEFAULT_METHOD}, seed=…`), the cells within 5% were: "
         + "; ".join(parts)
-        + f"; {mean:.1f} development cells on average. The defaults were chosen among variants run with "
-        "seed 0, so their seed-0 count carries that choice's optimism. These rows were "
-        "added after the defaults were fixed, reported whatever they showed; they change no "
-        "default."
+        + f"; {mean:.1f} development cells on average. The defaults were chosen among "
+        "variants run with seed 0, so their seed-0 count carries that choice's optimism. "
+        "These rows were added after the defaults were fixed, reported whatever they "
+        "showed; they change no default."
     )
 
 
 def document(held_out_too: bool) -> str:
+    loop = T.load_truth(T.TRUTH_CSV)
     other = T.load_truth(T.SENSITIVITY_CSV) if T.SENSITIVITY_CSV.exists() else None
-    dev = scored(False, replication=other)
+    dev = scored(False, loop, replication=other)
+    held = scored(True, loop, replication=other) if held_out_too else None
     parts = [
         INTRO,
         "## Result",
@@ -357,7 +363,7 @@ def document(held_out_too: bool) -> str:
         "",
         replication_note(dev),
         "",
-        seeds_note(dev, scored(True, replication=other) if held_out_too else None),
+        seeds_note(dev, held),
         "",
         f"`{DEFAULT_METHOD}` is `recommend_lr(model, x, y, epochs=20, seed=0)` with every "
         "other argument at its default. The defaults are the variant "
@@ -399,7 +405,6 @@ def document(held_out_too: bool) -> str:
         markdown(dev, False),
     ]
     if held_out_too:
-        held = scored(True, replication=other)
         parts += [
             "## Held-out cells",
             "",
@@ -418,15 +423,14 @@ def document(held_out_too: bool) -> str:
         ]
     else:
         parts += ["## Held-out cells", "", "Not evaluated yet (`methods --held-out`).", ""]
-    if T.SENSITIVITY_CSV.exists():
-        parts.append(sensitivity_section(held_out_too))
-        parts.append(pooled_section(held_out_too))
+    if other is not None:
+        parts.append(sensitivity_section(other, loop, held_out_too))
+        parts.append(pooled_section(T.pooled_truth(loop, other), loop, held_out_too))
     return "\n".join(parts)
 
 
-def pooled_section(held_out_too: bool) -> str:
+def pooled_section(truth: pd.DataFrame, loop: pd.DataFrame, held_out_too: bool) -> str:
     """Every pick scored against both truths pooled (6 runs per lr instead of 3)."""
-    truth, loop = T.pooled_truth(), T.load_truth()
     lines = [
         "## Both truths pooled",
         "",
@@ -447,24 +451,18 @@ def pooled_section(held_out_too: bool) -> str:
     return "\n".join(lines)
 
 
-def sensitivity_section(held_out_too: bool) -> str:
-    """Every pick scored against the sweeps of ``lrstats.keras.sensitivity`` instead."""
-    truth = T.load_truth(T.SENSITIVITY_CSV)
-    loop = T.load_truth(T.TRUTH_CSV)
-    final_s, final_l = T.final_table(truth), T.final_table(loop)
-    best_s = final_s.loc[final_s.groupby("cell")["val_loss"].idxmin()].set_index("cell")
-    best_l = final_l.loc[final_l.groupby("cell")["val_loss"].idxmin()].set_index("cell")
-    lookup = final_s.assign(lr=final_s["lr"].map(_key)).set_index(["cell", "lr"])["val_loss"]
+def sensitivity_section(truth: pd.DataFrame, loop: pd.DataFrame, held_out_too: bool) -> str:
+    """Every pick scored against the sweeps of ``lrstats.keras.sensitivity`` (``truth``)
+    instead of the compiled loop's (``loop``)."""
+    # the loop's best lr scored on sensitivity's truth: the second-sweep row, every cell
+    loop_best = with_regret(replication_rows(loop), T.final_table(truth)).set_index("cell")
     cost_s, cost_l = T.sweep_cost(truth), T.sweep_cost(loop)
-    cells = [c.name for c in C.ALL_CELLS if c.name in best_s.index]
+    cells = [c.name for c in C.ALL_CELLS if c.name in loop_best.index]
     agreement = pd.DataFrame(
         {
-            "best lr (compiled loop)": best_l.loc[cells, "lr"],
-            "best lr (sensitivity)": best_s.loc[cells, "lr"],
-            "regret of the loop's best, on sensitivity's truth": [
-                lookup[(c, _key(best_l.loc[c, "lr"]))] / best_s.loc[c, "val_loss"] - 1
-                for c in cells
-            ],
+            "best lr (compiled loop)": loop_best.loc[cells, "pick"],
+            "best lr (sensitivity)": loop_best.loc[cells, "best_lr"],
+            "regret of the loop's best, on sensitivity's truth": loop_best.loc[cells, "regret"],
             "sweep CPU s (loop)": cost_l.loc[cells, "cpu_s"],
             "sweep CPU s (sensitivity)": cost_s.loc[cells, "cpu_s"],
         }
@@ -478,7 +476,7 @@ def sensitivity_section(held_out_too: bool) -> str:
     noise = (
         f"The two truths name different best lrs in {differ} of {len(cells)} cells; the "
         f"compiled loop's best lr is within 5% of the best on sensitivity's truth in "
-        f"{int((regrets < 0.05).sum())} of {len(cells)} cells (worst {regrets.max():.3g}). "
+        f"{int((regrets < THRESHOLD).sum())} of {len(cells)} cells (worst {regrets.max():.3g}). "
         "With 3 seeds, the truth's own seed-to-seed noise is of the order of the 5% "
         "threshold, so the same picks can gain or lose a cell or two between truths. "
         f"A sensitivity sweep took {ratio.min():.1f}–{ratio.max():.1f}× the compiled "
@@ -530,8 +528,7 @@ def verdict(rows: pd.DataFrame) -> str:
     mine = rows[rows["method"] == DEFAULT_METHOD]
     if mine.empty:
         return f"`{DEFAULT_METHOD}` has no picks yet."
-    good = int((mine["regret"] < 0.05).sum())
-    n = mine["cell"].nunique()
+    good, n, _ = within(rows, DEFAULT_METHOD)
     return (
         f"`recommend_lr` with its defaults (`{DEFAULT_METHOD}`): regret < 5% in {good} of "
         f"{n} cells, worst regret {mine['regret'].max():.3g}, median cost "

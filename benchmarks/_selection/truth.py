@@ -221,14 +221,15 @@ def final_table(truth: pd.DataFrame, epoch: int | None = None) -> pd.DataFrame:
     return table
 
 
-def pooled_truth() -> pd.DataFrame:
+def pooled_truth(loop: pd.DataFrame | None = None, other: pd.DataFrame | None = None):
     """Both truths as one: the compiled loop's runs and ``sensitivity``'s, 6 per (cell, lr).
 
     ``sensitivity``'s seeds are renumbered after the loop's (0, 1, 2 -> 3, 4, 5): the same
     initial weights as the loop's seeds 0, 1, 2, other batch orders. Rows of cells only one
-    of the two covers are left out.
+    of the two covers are left out. Either truth is read from its CSV when not given.
     """
-    loop, other = load_truth(TRUTH_CSV), load_truth(SENSITIVITY_CSV)
+    loop = load_truth(TRUTH_CSV) if loop is None else loop
+    other = load_truth(SENSITIVITY_CSV) if other is None else other
     both = sorted(set(loop["cell"]) & set(other["cell"]))
     other = other.assign(seed=other["seed"] + len(C.SEEDS))
     pooled = pd.concat([loop, other], ignore_index=True)

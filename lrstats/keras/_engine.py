@@ -165,6 +165,10 @@ def _broadcast(value: tf.Tensor, size: int) -> tf.Tensor:
     return tf.broadcast_to(tf.expand_dims(value, 0), (size, *value.shape))
 
 
+#: What a call of the XLA-compiled post pass raises for an op XLA cannot compile; ``post``
+#: and ``finish_warming`` then fall back to the plain graph for good.
+XLA_FAILURES = (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, NotImplementedError)
+
 #: The largest post-loss pass (replicates x lrs x batch rows) a first call compiles on a
 #: worker by running it once on zeros (see :meth:`BatchedEngine.first_gradients`).
 WARM_UP_MAX_ROWS = 1 << 20
@@ -459,8 +463,8 @@ class BatchedEngine:
             return
         try:
             worker.wait()
-        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError):
-            if worker.function is self._post_jit:  # as in post: an op XLA cannot compile
+        except XLA_FAILURES:
+            if worker.function is self._post_jit:  # as in post
                 self._post_jit = None
         except Exception:  # the real call meets it again and reports it
             pass
@@ -472,11 +476,7 @@ class BatchedEngine:
         if self._post_jit is not None:
             try:
                 return self._post_jit(*args)
-            except (
-                tf.errors.InvalidArgumentError,
-                tf.errors.UnimplementedError,
-                NotImplementedError,
-            ):
+            except XLA_FAILURES:
                 self._post_jit = None  # an op XLA cannot compile: use the plain graph from now on
         return self._post_plain(*args)
 

@@ -103,9 +103,19 @@ def test_no_warm_up_above_the_size_limit(
     pd.testing.assert_frame_equal(above, at, check_exact=True)
 
 
+@pytest.mark.parametrize(
+    "make_error",
+    [
+        lambda: tf.errors.InvalidArgumentError(None, None, "no XLA kernel"),
+        lambda: tf.errors.UnimplementedError(None, None, "not compiled"),
+        lambda: NotImplementedError("no XLA lowering"),
+    ],
+    ids=["invalid-argument", "unimplemented", "not-implemented"],
+)
 def test_an_xla_failure_in_the_warm_up_falls_back_to_the_plain_graph(
-    sample_deltas, make_model, regression_data, monkeypatch
+    sample_deltas, make_model, regression_data, monkeypatch, make_error
 ):
+    # every error post() treats as an XLA failure (engine.XLA_FAILURES)
     x, y = regression_data
     reference = sample_deltas(make_model(seed=33, optimizer="momentum"), x, y, **RUN)
     model = make_model(seed=33, optimizer="momentum")
@@ -123,7 +133,7 @@ def test_an_xla_failure_in_the_warm_up_falls_back_to_the_plain_graph(
 
         def __call__(self, *args):
             calls["jit"] += 1
-            raise tf.errors.InvalidArgumentError(None, None, "no XLA kernel")
+            raise make_error()
 
     def init(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
