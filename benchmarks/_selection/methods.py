@@ -64,7 +64,7 @@ def delta_rules(cell, replicates=100):
             model, data.x_train, data.y_train, lrs=GRID, replicates=replicates,
             batch_size=C.BATCH_SIZE, seed=0, progress=False,
         )  # fmt: skip
-        table = inf.select_all(frame, rng=0)
+        table = inf.select_all(frame, rng=0).to_frame()
     return [
         _row(f"ΔL {rule}", float(lr), clock, replicates)
         for rule, lr in zip(table["rule"], table["lr"], strict=True)
