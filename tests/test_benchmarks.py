@@ -110,3 +110,33 @@ def test_the_seeds_paragraph_counts_each_seed_row(monkeypatch):
     assert "2.0 development cells on average" in text
     # without the other seeds' rows there is nothing to say
     assert Q.seeds_note(dev[dev["method"] == names[0]], None) == ""
+
+
+def test_the_held_out_paragraph_counts_each_batch_and_the_keras_default(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import selection_quality as Q
+    from _selection import cells as C
+
+    first = [cell.name for cell in C.HELD_OUT_FIRST]
+    second = [cell.name for cell in C.HELD_OUT_SECOND]
+    # the batches are disjoint, and none of their cells is a development cell
+    assert not set(first) & set(second)
+    assert not set(first + second) & {cell.name for cell in C.DEVELOPMENT}
+    mine = [0.0] * len(first) + [0.3] + [0.0] * (len(second) - 1)
+    keras = [0.5] + [0.0] * (len(first) + len(second) - 1)
+    cells = first + second
+    held = pd.DataFrame(
+        [
+            {"method": method, "cell": c, "regret": r}
+            for method, regrets in ((Q.DEFAULT_METHOD, mine), ("default", keras))
+            for c, r in zip(cells, regrets, strict=True)
+        ]
+    )
+    text = Q.held_out_note(held)
+    n1, n2, n = len(first), len(second), len(first) + len(second)
+    assert f"{n1}/{n1} in the first batch (worst regret 0)" in text
+    assert f"{n2 - 1}/{n2} in the second batch (worst regret 0.3)" in text
+    interval = Q.binomtest(n - 1, n).proportion_ci(method="exact")
+    assert f"{n - 1}/{n}, a rate whose" in text
+    assert f"interval is {interval.low:.2f}-{interval.high:.2f}" in text
+    assert f"(`default`) is within 5% in {n - 1}/{n} of them (worst regret 0.5)" in text
