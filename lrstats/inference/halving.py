@@ -433,20 +433,35 @@ def round_optima(evidence: pd.DataFrame, lrs: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["round", "steps", "log10_lr"])
 
 
-def _line(x: np.ndarray, y: np.ndarray, nonincreasing: bool) -> tuple[float, float, int]:
+def _line(
+    x: np.ndarray, y: np.ndarray, nonincreasing: bool, slope: float | None = None
+) -> tuple[float, float, int]:
     """Least-squares ``(slope, intercept, parameters)``; slope <= 0 if ``nonincreasing``.
 
     The constrained fit: the unconstrained line if its slope is <= 0, else the horizontal
-    line through the mean (the least-squares line with slope 0, one parameter).
+    line through the mean (the least-squares line with slope 0, one parameter). With a
+    given ``slope``, only the intercept is fitted: ``mean(y - slope * x)``.
     """
-    slope, intercept = np.polyfit(x, y, 1)
-    if nonincreasing and slope > 0:
+    if slope is not None:
+        return float(slope), float(np.mean(y - slope * x)), 1
+    fitted, intercept = np.polyfit(x, y, 1)
+    if nonincreasing and fitted > 0:
         return 0.0, float(y.mean()), 1
-    return float(slope), float(intercept), 2
+    return float(fitted), float(intercept), 2
+
+
+def _check_slope(slope: Any) -> float | None:
+    if slope is None:
+        return None
+    return check_real(slope, "slope")
 
 
 def extrapolate_optimum(
-    optima: pd.DataFrame, target_steps: float, *, nonincreasing: bool = False
+    optima: pd.DataFrame,
+    target_steps: float,
+    *,
+    nonincreasing: bool = False,
+    slope: float | None = None,
 ) -> float:
     """The optimum log10 lr at ``target_steps``, by a line in log10(steps) through the rounds.
 
@@ -454,15 +469,19 @@ def extrapolate_optimum(
     (:func:`round_optima`); with one row, that row's value. Returns NaN without rows.
     With ``nonincreasing=True`` the slope is constrained to be <= 0 (the optimum lr does
     not grow with the horizon): a rising fit is replaced by the mean of the optima.
+    With ``slope`` given, the line has that slope and only its intercept is fitted
+    (``nonincreasing`` is then moot): one round is enough to extrapolate, and the noise
+    of a few grid-quantized optima no longer sets how far the optimum moves.
     """
+    slope = _check_slope(slope)
     if optima.empty:
         return math.nan
     x = np.log10(optima["steps"].to_numpy(dtype=np.float64))
     y = optima["log10_lr"].to_numpy(dtype=np.float64)
-    if x.size < 2 or np.ptp(x) == 0:
+    if slope is None and (x.size < 2 or np.ptp(x) == 0):
         return float(y[-1])
-    slope, intercept, _ = _line(x, y, nonincreasing)
-    return float(intercept + slope * math.log10(target_steps))
+    fitted, intercept, _ = _line(x, y, nonincreasing, slope)
+    return float(intercept + fitted * math.log10(target_steps))
 
 
 def extrapolation_interval(
@@ -471,6 +490,7 @@ def extrapolation_interval(
     *,
     level: float = 0.95,
     nonincreasing: bool = False,
+    slope: float | None = None,
 ) -> tuple[float, float]:
     """Confidence interval of the extrapolated optimum log10 lr at ``target_steps``.
 
@@ -490,6 +510,10 @@ def extrapolation_interval(
     nonincreasing : bool, default False
         As in :func:`extrapolate_optimum`; when the slope is constrained to 0 the interval
         is the t interval of the mean of the optima (``n - 1`` degrees of freedom).
+    slope : float, optional
+        As in :func:`extrapolate_optimum`: the slope is taken as known, and the interval
+        is the t interval of the fitted intercept, ``yhat ± t_{n-1, (1+level)/2} · s /
+        sqrt(n)`` (``n - 1`` degrees of freedom; needs two rounds).
 
     Returns
     -------
@@ -504,12 +528,15 @@ def extrapolation_interval(
     """
     level = check_real(level, "level", low=0.0, high=1.0, low_inclusive=False,
                        high_inclusive=False)  # fmt: skip
+    slope = _check_slope(slope)
     x = np.log10(optima["steps"].to_numpy(dtype=np.float64))
     y = optima["log10_lr"].to_numpy(dtype=np.float64)
     n = x.size
-    if n < 3 or np.unique(x).size < 2:
+    if slope is None and (n < 3 or np.unique(x).size < 2):
         return (math.nan, math.nan)
-    slope, intercept, parameters = _line(x, y, nonincreasing)
+    if slope is not None and n < 2:
+        return (math.nan, math.nan)
+    slope, intercept, parameters = _line(x, y, nonincreasing, slope)
     x0 = math.log10(target_steps)
     fitted = intercept + slope * x0
     residual = y - (intercept + slope * x)

@@ -279,6 +279,41 @@ def test_nonincreasing_extrapolation_replaces_a_rising_line_by_the_mean():
     )
 
 
+def test_a_known_slope_fits_only_the_level_of_the_line():
+    import statsmodels.api as sm
+
+    slope, target = -0.7, 400.0
+    x = np.log10(OPTIMA["steps"].to_numpy(dtype=float))
+    y = OPTIMA["log10_lr"].to_numpy()
+    # the line through the optima with that slope: an OLS of y - slope * x on a constant
+    fit = sm.OLS(y - slope * x, np.ones_like(x)).fit()
+    centre = extrapolate_optimum(OPTIMA, target, slope=slope)
+    assert centre == pytest.approx(fit.params[0] + slope * np.log10(target))
+    low, high = fit.conf_int(alpha=0.1)[0]
+    got = extrapolation_interval(OPTIMA, target, level=0.9, slope=slope)
+    assert got == pytest.approx((low + slope * np.log10(target), high + slope * np.log10(target)))
+    # differs from the fitted line (slope -0.93 here), and nonincreasing is moot
+    assert centre != pytest.approx(extrapolate_optimum(OPTIMA, target))
+    assert extrapolate_optimum(OPTIMA, target, slope=slope, nonincreasing=True) == centre
+    # one round is enough to extrapolate; its interval needs two
+    one = OPTIMA.iloc[:1]
+    assert extrapolate_optimum(one, target, slope=slope) == pytest.approx(
+        -1.0 + slope * (np.log10(target) - 1.0)
+    )
+    assert all(np.isnan(extrapolation_interval(one, target, slope=slope)))
+    assert all(np.isfinite(extrapolation_interval(OPTIMA.iloc[:2], target, slope=slope)))
+
+
+@pytest.mark.parametrize(
+    ("slope", "error"), [("-0.7", TypeError), (np.nan, ValueError), (True, TypeError)]
+)
+def test_a_known_slope_is_validated(slope, error):
+    with pytest.raises(error, match="`slope`"):
+        extrapolate_optimum(OPTIMA, 400, slope=slope)
+    with pytest.raises(error, match="`slope`"):
+        extrapolation_interval(OPTIMA, 400, slope=slope)
+
+
 def test_extrapolation_interval_validates_level():
     with pytest.raises(ValueError, match="`level`"):
         extrapolation_interval(OPTIMA, 400, level=1.0)

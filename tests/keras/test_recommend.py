@@ -118,6 +118,8 @@ def test_divergence_is_data(make_model, regression_data):
         ({"initial_epochs": 0.0}, ValueError, "`initial_epochs` must be a finite number"),
         ({"initial_epochs": 10.0}, ValueError, "`budget` must cover the first round"),
         ({"keep_fraction": -0.1}, ValueError, "`keep_fraction`"),
+        ({"horizon_slope": "steep"}, TypeError, "`horizon_slope` must be a real number"),
+        ({"horizon_slope": np.inf}, ValueError, "`horizon_slope` must be a finite number"),
         (
             {"progress": "yes"},
             TypeError,
@@ -195,6 +197,31 @@ def test_epochs_extrapolates_the_round_optima(warm, regression_data):
     assert result.params["extrapolated_log10_lr"] == pytest.approx(target)
     assert result.lr == grid[np.argmin(np.abs(np.log10(grid) - target))]
     assert result.method == "successive_halving+extrapolation"
+
+
+def test_a_known_horizon_slope_extrapolates_with_that_slope(warm, regression_data):
+    import pandas as pd
+
+    from lrstats.inference.halving import extrapolate_optimum, extrapolation_interval
+
+    x, y = regression_data
+    grid = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0])
+    # one replicate, halving only: 5 -> 3 -> 2 lrs, three rounds at 1, 2, 4 epochs
+    kwargs = dict(lrs=grid, seed=0, replicates=1, budget=3.0, initial_epochs=1.0, epochs=50)
+    fitted = recommend_lr(warm, x, y, **kwargs)
+    known = recommend_lr(warm, x, y, horizon_slope=-1.0, **kwargs)
+    # the same rounds (the slope only enters the extrapolation)
+    assert known.params["round_optima"] == fitted.params["round_optima"]
+    optima = pd.DataFrame(known.params["round_optima"])
+    steps = 50 * known.params["steps_per_epoch"]
+    target = extrapolate_optimum(optima, steps, slope=-1.0)
+    assert known.params["extrapolated_log10_lr"] == pytest.approx(target)
+    assert known.params["horizon_slope"] == -1.0 and fitted.params["horizon_slope"] is None
+    assert known.lr == grid[np.argmin(np.abs(np.log10(grid) - target))]
+    low, high = extrapolation_interval(optima, steps, level=0.95, slope=-1.0)
+    assert len(optima) >= 2 and np.isfinite([low, high]).all()
+    assert known.ci_low == pytest.approx(min(10.0**low, 10.0**target))
+    assert known.ci_high == pytest.approx(max(10.0**high, 10.0**target))
 
 
 def test_initial_epochs_gives_whole_epoch_horizons_and_one_replicate_runs(warm, regression_data):
