@@ -49,7 +49,7 @@ class Data:
 @dataclass(frozen=True)
 class Cell:
     dataset: str
-    optimizer: str  # "sgd" (momentum 0.9), "adam", "rmsprop", "adamw", "nadam"
+    optimizer: str  # "sgd" (momentum 0.9), "adam", "rmsprop", "adamw", "nadam", "adamax"
     held_out: bool = False
 
     @property
@@ -72,16 +72,34 @@ HELD_OUT_SECOND = (
     Cell("star98", "adamw", True),
     Cell("grunfeld", "sgd", True),
 )
-HELD_OUT = HELD_OUT_FIRST + HELD_OUT_SECOND
+#: Named before any of their runs, to judge ``recommend_lr`` with ``horizon_slope`` (a
+#: slope estimated on the 19 cells above) against the defaults; the decision rule is in
+#: ``methods.SLOPE_RULE``.
+HELD_OUT_THIRD = (
+    Cell("friedman2", "rmsprop", True),
+    Cell("circles", "sgd", True),
+    Cell("quantiles", "adam", True),
+    Cell("iris", "adamw", True),
+    Cell("regression", "nadam", True),
+    Cell("friedman3", "adamax", True),
+)
+HELD_OUT = HELD_OUT_FIRST + HELD_OUT_SECOND + HELD_OUT_THIRD
 ALL_CELLS = DEVELOPMENT + HELD_OUT
 #: Keras' own default lr of each optimizer (SGD's is 0.01), what a user starts from.
-DEFAULT_LR = {"sgd": 1e-2, "adam": 1e-3, "rmsprop": 1e-3, "adamw": 1e-3, "nadam": 1e-3}
+DEFAULT_LR = {
+    "sgd": 1e-2, "adam": 1e-3, "rmsprop": 1e-3, "adamw": 1e-3, "nadam": 1e-3, "adamax": 1e-3,
+}  # fmt: skip
 #: Rows drawn from each scikit-learn generator (before the split).
 GENERATED_ROWS = 3000
 
 
 def _raw(name: str) -> tuple[np.ndarray, np.ndarray, str, str]:
     """Features, target, kind, task of a bundled dataset (no downloads)."""
+    if name == "iris":  # 3 classes, 150 flowers
+        from sklearn import datasets
+
+        bunch = datasets.load_iris()
+        return np.asarray(bunch.data, float), np.asarray(bunch.target), "tabular", "multiclass"
     if name in ("digits", "breast_cancer", "diabetes", "wine"):
         from sklearn import datasets
 
@@ -94,7 +112,7 @@ def _raw(name: str) -> tuple[np.ndarray, np.ndarray, str, str]:
         }[name]
         kind = "image" if name == "digits" else "tabular"
         return np.asarray(bunch.data, float), np.asarray(bunch.target), kind, task
-    if name in ("friedman1", "hastie", "classification", "moons"):
+    if name in GENERATED:
         return _generated(name)
     import statsmodels.datasets as smd
 
@@ -136,6 +154,12 @@ def _raw(name: str) -> tuple[np.ndarray, np.ndarray, str, str]:
     raise ValueError(f"unknown dataset {name!r}")
 
 
+GENERATED = (
+    "friedman1", "hastie", "classification", "moons",
+    "friedman2", "friedman3", "circles", "quantiles", "regression",
+)  # fmt: skip
+
+
 def _generated(name: str) -> tuple[np.ndarray, np.ndarray, str, str]:
     """A scikit-learn generator's sample, seeded by a literal (the same data every run)."""
     from sklearn import datasets
@@ -155,6 +179,25 @@ def _generated(name: str) -> tuple[np.ndarray, np.ndarray, str, str]:
     if name == "moons":  # binary, two interleaved half circles, noise sd 0.3
         x, y = datasets.make_moons(n, noise=0.3, random_state=seed)
         return x, y, "tabular", "binary"
+    if name == "friedman2":  # regression, 4 features, noise sd 10
+        x, y = datasets.make_friedman2(n, noise=10.0, random_state=seed)
+        return x, y, "tabular", "regression"
+    if name == "friedman3":  # regression, 4 features (an arctan), noise sd 0.1
+        x, y = datasets.make_friedman3(n, noise=0.1, random_state=seed)
+        return x, y, "tabular", "regression"
+    if name == "circles":  # binary, two noisy concentric circles
+        x, y = datasets.make_circles(n, noise=0.2, factor=0.5, random_state=seed)
+        return x, y, "tabular", "binary"
+    if name == "quantiles":  # 3 classes by nested Gaussian shells, 6 features
+        x, y = datasets.make_gaussian_quantiles(
+            n_samples=n, n_features=6, n_classes=3, random_state=seed
+        )
+        return x, y, "tabular", "multiclass"
+    if name == "regression":  # linear, 20 features (10 informative), noise sd 10
+        x, y = datasets.make_regression(
+            n, n_features=20, n_informative=10, noise=10.0, random_state=seed
+        )
+        return x, y, "tabular", "regression"
     raise ValueError(f"unknown dataset {name!r}")
 
 
@@ -213,6 +256,8 @@ def make_optimizer(name: str, lr: float):
         return keras.optimizers.AdamW(learning_rate=lr)
     if name == "nadam":
         return keras.optimizers.Nadam(learning_rate=lr)
+    if name == "adamax":
+        return keras.optimizers.Adamax(learning_rate=lr)
     raise ValueError(f"unknown optimizer {name!r}")
 
 
