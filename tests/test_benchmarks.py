@@ -50,6 +50,10 @@ def test_the_pooled_truth_is_both_truths_side_by_side(monkeypatch):
     pooled = T.pooled_truth()
     runs = pooled.drop_duplicates(["cell", "lr", "seed"]).groupby(["cell", "lr"]).size()
     assert set(runs) == {6}
+    # a cell only one truth covers (a batch whose cross-check has not run) is left out
+    both = set(loop["cell"]) & set(other["cell"])
+    assert set(pooled["cell"]) == both
+    loop, other = loop[loop["cell"].isin(both)], other[other["cell"].isin(both)]
     assert len(pooled) == len(loop) + len(other)
     # each truth has 3 seeds per (cell, lr): the pooled mean is the mean of the two means
     expected = (
@@ -112,31 +116,66 @@ def test_the_seeds_paragraph_counts_each_seed_row(monkeypatch):
     assert Q.seeds_note(dev[dev["method"] == names[0]], None) == ""
 
 
-def test_the_held_out_paragraph_counts_each_batch_and_the_keras_default(monkeypatch):
+def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     import selection_quality as Q
     from _selection import cells as C
 
-    first = [cell.name for cell in C.HELD_OUT_FIRST]
-    second = [cell.name for cell in C.HELD_OUT_SECOND]
+    batches = [C.HELD_OUT_FIRST, C.HELD_OUT_SECOND, C.HELD_OUT_THIRD, C.HELD_OUT_FOURTH]
+    names = [[cell.name for cell in batch] for batch in batches]
+    flat = [name for batch in names for name in batch]
     # the batches are disjoint, and none of their cells is a development cell
-    assert not set(first) & set(second)
-    assert not set(first + second) & {cell.name for cell in C.DEVELOPMENT}
-    mine = [0.0] * len(first) + [0.3] + [0.0] * (len(second) - 1)
-    keras = [0.5] + [0.0] * (len(first) + len(second) - 1)
-    cells = first + second
+    assert len(set(flat)) == len(flat)
+    assert not set(flat) & {cell.name for cell in C.DEVELOPMENT}
+    # current defaults: one miss in the fourth batch; previous: all within; Keras: one miss
+    # in the first batch
+    regrets = {
+        Q.DEFAULT_METHOD: {names[3][0]: 0.4},
+        Q.PREVIOUS_METHOD: {},
+        "default": {names[0][0]: 0.7},
+    }
     held = pd.DataFrame(
         [
-            {"method": method, "cell": c, "regret": r}
-            for method, regrets in ((Q.DEFAULT_METHOD, mine), ("default", keras))
-            for c, r in zip(cells, regrets, strict=True)
+            {"method": method, "cell": cell, "regret": misses.get(cell, 0.0)}
+            for method, misses in regrets.items()
+            for cell in flat
         ]
     )
+    table = Q.batch_table(held).set_index("batch")
+    n4, n1 = len(names[3]), len(names[0])
+    assert table.loc["fourth", "recommend_lr defaults (current)"] == f"{n4 - 1}/{n4}, worst 0.4"
+    assert table.loc["first", "Keras' default lr (`default`)"] == f"{n1 - 1}/{n1}, worst 0.7"
+    assert table.loc["third", "recommend_lr previous defaults"].endswith(", worst 0")
     text = Q.held_out_note(held)
-    n1, n2, n = len(first), len(second), len(first) + len(second)
-    assert f"{n1}/{n1} in the first batch (worst regret 0)" in text
-    assert f"{n2 - 1}/{n2} in the second batch (worst regret 0.3)" in text
-    interval = Q.binomtest(n - 1, n).proportion_ci(method="exact")
-    assert f"{n - 1}/{n}, a rate whose" in text
+    interval = Q.binomtest(n4 - 1, n4).proportion_ci(method="exact")
+    assert f"within 5% in {n4 - 1}/{n4} cells (worst regret 0.4)" in text
     assert f"interval is {interval.low:.2f}-{interval.high:.2f}" in text
-    assert f"(`default`) is within 5% in {n - 1}/{n} of them (worst regret 0.5)" in text
+    # without rows for the fourth batch there is no rate to give
+    assert "Clopper" not in Q.held_out_note(held[~held["cell"].isin(names[3])])
+
+
+def test_every_recommend_variant_pins_the_settings_it_was_run_with(monkeypatch):
+    # recommend_lr's defaults change; a variant that leaned on them would rerun as another
+    # method than the one its rows measured
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from _selection import methods as M
+
+    settings = {"budget", "replicates", "initial_epochs", "nonincreasing", "keep_fraction",
+                "halve", "horizon_slope"}  # fmt: skip
+    groups = [M.RECOMMEND_VARIANTS, M.EPOCH_VARIANTS, M.MONOTONE_VARIANTS,
+              M.BUDGETED_VARIANTS, M.REPLICATE_VARIANTS, M.LONGER_VARIANTS, M.SLOPE_VARIANTS]  # fmt: skip
+    for variants in groups:
+        for name, kwargs in variants.items():
+            assert settings <= set(kwargs), (name, settings - set(kwargs))
+    assert M.CHOSEN_SCHEDULE["horizon_slope"] is None
+    # the current defaults are the slope variant the third held-out batch chose
+    import inspect
+
+    from lrstats.keras.recommend import recommend_lr
+
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(recommend_lr).parameters.items()
+    }
+    chosen = M.SLOPE_VARIANTS["recommend ep R=1 halve slope=-0.7"]
+    assert {key: defaults[key] for key in settings} == {key: chosen[key] for key in settings}

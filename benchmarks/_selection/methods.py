@@ -211,7 +211,29 @@ def optuna_tpe(cell, budget_epochs=33, max_epochs=C.EPOCHS):
 
 
 # ----------------------------------------------------------------------- recommend_lr
-RECOMMEND_VARIANTS = {
+#: ``recommend_lr``'s defaults when the first variants were run on the development cells
+#: (before commit 3910c90 chose the schedule below as the defaults); every variant written
+#: against them is pinned to them, so a rerun measures what the development rows measured.
+FIRST_DEFAULTS = {
+    "budget": 2.0, "replicates": 2, "initial_epochs": None, "nonincreasing": False,
+    "keep_fraction": 0.5, "halve": True, "horizon_slope": None,
+}  # fmt: skip
+
+
+#: The defaults from commit 3910c90 until ``horizon_slope``: what the later variants
+#: (``LONGER_VARIANTS``) were written against.
+SECOND_DEFAULTS = {
+    "budget": 6.0, "replicates": 2, "initial_epochs": 1.0, "nonincreasing": True,
+    "keep_fraction": 0.0, "halve": True, "horizon_slope": None,
+}  # fmt: skip
+
+
+def _first_defaults(variants: dict, base: dict = FIRST_DEFAULTS) -> dict:
+    """Variants with every setting pinned: theirs over the defaults they were run with."""
+    return {name: {**base, **kwargs} for name, kwargs in variants.items()}
+
+
+RECOMMEND_VARIANTS = _first_defaults({
     # tests only (no forced halving), with and without the planned length (20 epochs)
     "recommend R=3 test-only": {"replicates": 3, "keep_fraction": 0.5, "halve": False},
     "recommend R=3 test-only +extrap": {
@@ -229,7 +251,7 @@ RECOMMEND_VARIANTS = {
     "recommend R=2 halve +extrap budget=4": {
         "replicates": 2, "halve": True, "epochs": C.EPOCHS, "budget": 4.0,
     },
-}  # fmt: skip
+})  # fmt: skip
 
 
 def recommend(cell, variants=RECOMMEND_VARIANTS, seed=0):
@@ -252,7 +274,7 @@ def recommend(cell, variants=RECOMMEND_VARIANTS, seed=0):
 # real counterpart of "halving 1-2-4-8 ep" read off the truth. ``budget=3`` (epochs at
 # every lr) covers the full schedule 11, 6, 3, 2 lrs at horizons h, 2h, 4h, 8h (31 h per
 # replicate); a paired test that drops more than the halving makes it cheaper.
-EPOCH_VARIANTS = {
+EPOCH_VARIANTS = _first_defaults({
     "recommend ep R=1 halve": {"replicates": 1, "initial_epochs": 1.0, "budget": 3.0},
     "recommend ep R=1 halve +extrap": {
         "replicates": 1, "initial_epochs": 1.0, "budget": 3.0, "epochs": C.EPOCHS,
@@ -268,7 +290,7 @@ EPOCH_VARIANTS = {
         "replicates": 2, "initial_epochs": 1.0, "budget": 6.0, "keep_fraction": 0.0,
         "epochs": C.EPOCHS,
     },
-}  # fmt: skip
+})  # fmt: skip
 
 
 def recommend_epochs(cell):
@@ -330,7 +352,7 @@ def recommend_replicates(cell):
 # Longer horizons for the same halving: whole epochs 2, 4, 8, 16 instead of 1, 2, 4, 8
 # (the short horizons favour lrs that start fast). Budget: the full schedule, 62 epochs of
 # one member per replicate (6 epochs at every lr per replicate).
-LONGER_VARIANTS = {
+LONGER_VARIANTS = _first_defaults({
     "recommend 2ep R=2 test+halve +extrap nonincr": {
         **CHOSEN_SCHEDULE, "initial_epochs": 2.0, "budget": 12.0,
     },
@@ -338,7 +360,7 @@ LONGER_VARIANTS = {
         "replicates": 1, "initial_epochs": 2.0, "budget": 6.0, "epochs": C.EPOCHS,
         "nonincreasing": True,
     },
-}  # fmt: skip
+}, SECOND_DEFAULTS)  # fmt: skip
 
 
 def recommend_longer(cell):
@@ -357,7 +379,8 @@ SLOPE_VARIANTS = {
     "recommend ep R=2 test+halve slope=-0.7": {**CHOSEN_SCHEDULE, "horizon_slope": HORIZON_SLOPE},
     "recommend ep R=1 halve slope=-0.7": {
         "replicates": 1, "initial_epochs": 1.0, "budget": 3.0, "epochs": C.EPOCHS,
-        "horizon_slope": HORIZON_SLOPE,
+        "horizon_slope": HORIZON_SLOPE, "nonincreasing": True, "keep_fraction": 0.0,
+        "halve": True,
     },
 }  # fmt: skip
 
@@ -389,6 +412,9 @@ def recommend_slope(cell):
 
 
 DEFAULT_NAME = "recommend_lr defaults"
+#: The defaults until the third held-out batch chose ``SLOPE_VARIANTS``' R=1 row
+#: (``SLOPE_RULE``): ``CHOSEN_SCHEDULE``, two paired replicates, the slope fitted.
+PREVIOUS_DEFAULT_NAME = "recommend_lr previous defaults"
 
 
 def recommend_default(cell):
@@ -406,6 +432,22 @@ def recommend_default(cell):
 OTHER_SEEDS = (1, 2)
 
 
+def recommend_previous_default(cell):
+    """The previous defaults (``CHOSEN_SCHEDULE``), seed 0."""
+    return recommend(cell, {PREVIOUS_DEFAULT_NAME: CHOSEN_SCHEDULE})
+
+
+def recommend_previous_default_seeds(cell):
+    """The previous defaults with the seeds of :data:`OTHER_SEEDS`."""
+    return [
+        row
+        for seed in OTHER_SEEDS
+        for row in recommend(
+            cell, {f"{PREVIOUS_DEFAULT_NAME}, seed={seed}": CHOSEN_SCHEDULE}, seed
+        )  # fmt: skip
+    ]
+
+
 def recommend_default_seeds(cell):
     """``recommend_default`` with the seeds of :data:`OTHER_SEEDS` instead of 0."""
     return [
@@ -418,7 +460,8 @@ def recommend_default_seeds(cell):
 TRAINED_METHODS = (defaults, delta_rules, autolrtuner_rules, RANGE_TEST, recommend, hyperband,
                    optuna_tpe, recommend_epochs, recommend_monotone, recommend_budgeted,
                    recommend_default, recommend_replicates, recommend_longer,
-                   recommend_default_seeds, recommend_slope)  # fmt: skip
+                   recommend_default_seeds, recommend_slope, recommend_previous_default,
+                   recommend_previous_default_seeds)  # fmt: skip
 
 
 # ----------------------------------------------------------------------- from the truth

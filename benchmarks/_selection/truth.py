@@ -236,6 +236,42 @@ def pooled_truth(loop: pd.DataFrame | None = None, other: pd.DataFrame | None = 
     return pooled[pooled["cell"].isin(both)].reset_index(drop=True)
 
 
+def optimum_slope(truth: pd.DataFrame) -> tuple[float, pd.Series]:
+    """How the best lr moves with the training length, in the truth's own runs.
+
+    Per cell and epoch, the optimum log10 lr of the seeds' losses after that epoch (the
+    estimator of ``recommend_lr``'s rounds, :func:`lrstats.inference.halving.round_optima`,
+    with the seeds as replicates: the lowest mean log loss, refined by the parabola
+    through its neighbours). Returns the pooled within-cell least-squares slope of that
+    optimum on log10(epoch) (each cell centred on its own means) and every cell's own slope.
+    """
+    from lrstats.inference.halving import round_optima
+
+    grid = np.array(C.GRID)
+    keys = {_key(lr): i for i, lr in enumerate(grid)}
+    frames = []
+    for cell, runs in truth.groupby("cell"):
+        evidence = pd.DataFrame(
+            {
+                "round": runs["epoch"].to_numpy() - 1,
+                "steps": runs["epoch"].to_numpy(),
+                "lr_index": [keys[_key(lr)] for lr in runs["lr"]],
+                "replicate": runs["seed"].to_numpy(),
+                "loss": runs["val_loss"].to_numpy(),
+            }
+        )
+        optima = round_optima(evidence, grid)
+        frames.append(optima.assign(cell=cell, x=np.log10(optima["steps"].astype(float))))
+    table = pd.concat(frames, ignore_index=True)
+    centred_x = table["x"] - table.groupby("cell")["x"].transform("mean")
+    centred_y = table["log10_lr"] - table.groupby("cell")["log10_lr"].transform("mean")
+    pooled = float((centred_x * centred_y).sum() / (centred_x**2).sum())
+    own = table.groupby("cell").apply(
+        lambda t: np.polyfit(t["x"], t["log10_lr"], 1)[0], include_groups=False
+    )
+    return pooled, own
+
+
 def sweep_cost(truth: pd.DataFrame) -> pd.DataFrame:
     """Wall and CPU seconds of each cell's full sweep (sum over its runs)."""
     runs = truth.drop_duplicates(["cell", "lr", "seed"])
