@@ -57,41 +57,42 @@ class Cell:
         return f"{self.dataset}/{self.optimizer}"
 
 
+def _held_out(*names: str) -> tuple[Cell, ...]:
+    """Held-out cells from their names, ``"dataset/optimizer"``."""
+    return tuple(Cell(*name.split("/"), held_out=True) for name in names)
+
+
 _DEV_DATASETS = ("digits", "breast_cancer", "diabetes", "fair", "randhie")
 DEVELOPMENT = tuple(Cell(d, o) for d in _DEV_DATASETS for o in ("sgd", "adam"))
-HELD_OUT_FIRST = (
-    Cell("anes96", "sgd", True),
-    Cell("wine", "adam", True),
-    Cell("modechoice", "rmsprop", True),
-)
-HELD_OUT_SECOND = (
-    Cell("friedman1", "adam", True),
-    Cell("hastie", "sgd", True),
-    Cell("classification", "rmsprop", True),
-    Cell("moons", "nadam", True),
-    Cell("star98", "adamw", True),
-    Cell("grunfeld", "sgd", True),
+HELD_OUT_FIRST = _held_out("anes96/sgd", "wine/adam", "modechoice/rmsprop")
+HELD_OUT_SECOND = _held_out(
+    "friedman1/adam",
+    "hastie/sgd",
+    "classification/rmsprop",
+    "moons/nadam",
+    "star98/adamw",
+    "grunfeld/sgd",
 )
 #: Named before any of their runs, to judge ``recommend_lr`` with ``horizon_slope`` (a
 #: slope estimated on the 19 cells above) against the defaults; the decision rule is in
 #: ``methods.SLOPE_RULE``.
-HELD_OUT_THIRD = (
-    Cell("friedman2", "rmsprop", True),
-    Cell("circles", "sgd", True),
-    Cell("quantiles", "adam", True),
-    Cell("iris", "adamw", True),
-    Cell("regression", "nadam", True),
-    Cell("friedman3", "adamax", True),
+HELD_OUT_THIRD = _held_out(
+    "friedman2/rmsprop",
+    "circles/sgd",
+    "quantiles/adam",
+    "iris/adamw",
+    "regression/nadam",
+    "friedman3/adamax",
 )
 #: Named after the third batch chose the current defaults and before any of their own
 #: runs: the one batch on which nothing about the current defaults was estimated or chosen.
-HELD_OUT_FOURTH = (
-    Cell("sparse", "adam", True),
-    Cell("swiss_roll", "sgd", True),
-    Cell("blobs", "rmsprop", True),
-    Cell("macrodata", "adamw", True),
-    Cell("s_curve", "nadam", True),
-    Cell("binary", "adamax", True),
+HELD_OUT_FOURTH = _held_out(
+    "sparse/adam",
+    "swiss_roll/sgd",
+    "blobs/rmsprop",
+    "macrodata/adamw",
+    "s_curve/nadam",
+    "binary/adamax",
 )
 HELD_OUT = HELD_OUT_FIRST + HELD_OUT_SECOND + HELD_OUT_THIRD + HELD_OUT_FOURTH
 ALL_CELLS = DEVELOPMENT + HELD_OUT
