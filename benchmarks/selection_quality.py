@@ -402,8 +402,7 @@ def held_out_note(held: pd.DataFrame) -> str:
         "optimism; the fourth was named after the choice, and nothing about the current "
         "defaults was estimated or chosen on it." + rate + " The previous defaults were "
         "fixed on the development cells before any held-out batch was named. No other row "
-        "chose anything on these cells: they were run to compare.\n\n"
-        + batch_table(held).to_markdown(index=False)
+        "chose anything on these cells: they were run to compare."
     )
 
 
@@ -593,6 +592,8 @@ def document(held_out_too: bool) -> str:
             verdict(held),
             "",
             held_out_note(held),
+            "",
+            batch_table(held).to_markdown(index=False),
             "",
             markdown(held, True),
         ]
