@@ -306,7 +306,7 @@ def recommend_lr(
     The defaults are measured in ``benchmarks/selection_quality.py``
     (docs/selection_quality.md has the tables): full trainings (11 lrs × 3 seeds × 20
     epochs) decide which lr trains best, and a pick counts when its final validation loss
-    is within 5% of the best. Told the planned 20 epochs, the defaults spend about 4.7% of
+    is within 5% of the best. Told the planned 20 epochs, the defaults spend about 4.8% of
     such a sweep's optimizer steps (a median 4.5% of its CPU time) and are within 5% in 10 of the
     10 development cells (8 and 9 with ``seed=1`` and ``seed=2``). That count is
     in-sample: ``horizon_slope`` (-0.7) is the pooled slope of the best lr against the
