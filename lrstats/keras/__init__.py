@@ -2,7 +2,8 @@
 
 ``sample_deltas`` measures, for a compiled model, the loss before and after one step of
 its own optimizer over a grid of learning rates and many paired random subsamples.
-``recommend_lr`` recommends the lr to train with, by statistical successive halving.
+``recommend_lr`` recommends the lr to train with, by successive halving over short trainings
+carried to the planned training length.
 """
 
 from lrstats.keras._range_test import LRRangeTest, range_test

@@ -216,7 +216,7 @@ def recommend_lr(
     max_rows: int = 1_000_000,
     progress: bool = True,
 ) -> Recommendation:
-    """The lr to train ``model`` with, by statistical successive halving on copies.
+    """The lr to train ``model`` with, by successive halving on copies, extrapolated.
 
     Parameters
     ----------

@@ -55,6 +55,16 @@ def test_report_shows_the_recommendation_beside_the_analysis(frame, tmp_path):
     md = (tmp_path / "r" / "index.md").read_text()
     line = "Recommendation (recommendation): lr = 0.01, interval [0.003, 0.03]"
     assert line in md and line in html
+    # how it was extrapolated: the params' slope, or a fitted one when it is None
+    assert "extrapolated to 20 epochs along a fitted slope" in md
+    known = make_recommendation(params={**rec.params, "horizon_slope": -0.7})
+    index = write_report(
+        analysis, tmp_path / "k", formats=["png"], dpi=30, extra={"recommendation": known}
+    )
+    assert (
+        "extrapolated to 20 epochs along a slope of -0.7"
+        in (tmp_path / "k" / "index.md").read_text()
+    )
     assert (tmp_path / "r" / "figures" / "recommendation.png").exists()
     table = (tmp_path / "r" / "tables" / "recommendation.csv").read_text()
     assert table.splitlines()[0].startswith("round,steps,lr,mean")

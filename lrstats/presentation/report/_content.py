@@ -646,7 +646,11 @@ def check_extra(extra: Any) -> dict[str, Any]:
 def _describe(recommendation: Any) -> str:
     params = recommendation.params or {}
     epochs = params.get("epochs")
-    told = f", extrapolated to {fmt(epochs)} epochs" if epochs is not None else ""
+    told = ""
+    if epochs is not None:
+        slope = params.get("horizon_slope")
+        along = f"a slope of {fmt(slope)}" if slope is not None else "a fitted slope"
+        told = f", extrapolated to {fmt(epochs)} epochs along {along}"
     return (
         f"{recommendation.method} over {len(params.get('lrs', []))} lrs, "
         f"{recommendation.replicates} replicate(s), {recommendation.rounds} rounds{told}"
