@@ -265,9 +265,11 @@ def markdown(rows: pd.DataFrame, held_out: bool) -> str:
 
 
 DEFAULT_METHOD = M.DEFAULT_NAME  # recommend_lr's defaults + epochs=20
-CHOSEN_VARIANT = "recommend ep R=1 halve slope=-0.7"  # the defaults (third held-out batch)
+CHOSEN_VARIANT = M.CURRENT_VARIANT  # the defaults (third held-out batch)
 PREVIOUS_METHOD = M.PREVIOUS_DEFAULT_NAME
-PREVIOUS_VARIANT = "recommend ep R=2 test+halve +extrap nonincr"  # chosen on dev
+PREVIOUS_VARIANT = M.PREVIOUS_VARIANT  # chosen on the development cells
+#: Every seed the defaults (and the slope variants) were run with.
+SEEDS = (0, *M.OTHER_SEEDS)
 #: The held-out batches, in the order they were named.
 BATCHES = (
     ("first", C.HELD_OUT_FIRST),
@@ -337,12 +339,11 @@ def replication_note(rows: pd.DataFrame) -> str:
 
 def seeds_note(dev: pd.DataFrame, held: pd.DataFrame | None) -> str:
     """The defaults with other seeds (``M.OTHER_SEEDS``), against the same truth."""
-    names = [DEFAULT_METHOD] + [f"{DEFAULT_METHOD}, seed={seed}" for seed in M.OTHER_SEEDS]
+    names = [M.seed_name(DEFAULT_METHOD, seed) for seed in SEEDS]
     if not all((dev["method"] == name).any() for name in names):
         return ""
-    seeds = [0, *M.OTHER_SEEDS]
     parts = []
-    for seed, name in zip(seeds, names, strict=True):
+    for seed, name in zip(SEEDS, names, strict=True):
         good, n, worst = within(dev, name)
         text = f"for seed {seed}, {good}/{n} development (worst {worst:.3g})"
         if held is not None and (held["method"] == name).any():
@@ -373,7 +374,7 @@ def batch_table(held: pd.DataFrame) -> pd.DataFrame:
     }
     records = []
     for label, cells in BATCHES:
-        rows = held[held["cell"].isin({cell.name for cell in cells})]
+        rows = in_cells(held, cells)
         record = {"batch": label}
         for column, method in methods.items():
             good, n, worst = within(rows, method)
@@ -384,8 +385,7 @@ def batch_table(held: pd.DataFrame) -> pd.DataFrame:
 
 def held_out_note(held: pd.DataFrame) -> str:
     """What each held-out batch says about the current defaults, and the unseen batch's rate."""
-    fourth = held[held["cell"].isin({cell.name for cell in C.HELD_OUT_FOURTH})]
-    good, n, worst = within(fourth, DEFAULT_METHOD)
+    good, n, worst = within(in_cells(held, C.HELD_OUT_FOURTH), DEFAULT_METHOD)
     rate = ""
     if n:
         interval = binomtest(good, n).proportion_ci(method="exact")
@@ -397,7 +397,7 @@ def held_out_note(held: pd.DataFrame) -> str:
     return (
         "Four batches, each named before any of its runs. What they can say about the "
         "current defaults differs: the first two (and the development cells) were used to "
-        "estimate their slope, -0.7; the third chose between the two `horizon_slope` "
+        f"estimate their slope, {M.HORIZON_SLOPE}; the third chose between the two `horizon_slope` "
         "variants by a rule fixed before its runs, so its count carries that choice's "
         "optimism; the fourth was named after the choice, and nothing about the current "
         "defaults was estimated or chosen on it." + rate + " The previous defaults were "
@@ -408,19 +408,20 @@ def held_out_note(held: pd.DataFrame) -> str:
 
 #: The defaults the ``horizon_slope`` variants are judged against (``M.SLOPE_RULE``).
 SLOPE_BASELINE = PREVIOUS_METHOD
-SEEDS = (0, *M.OTHER_SEEDS)
 
 
-def _seed_name(name: str, seed: int) -> str:
-    return name if seed == 0 else f"{name}, seed={seed}"
+def in_cells(rows: pd.DataFrame, cells) -> pd.DataFrame:
+    """The rows of ``cells`` (a batch of :class:`C.Cell`)."""
+    return rows[rows["cell"].isin({cell.name for cell in cells})]
 
 
 def seed_counts(rows: pd.DataFrame, name: str) -> dict | None:
     """Cells within 5% per seed, their total, the worst regret over seeds, the median cost."""
-    found = [within(rows, _seed_name(name, seed)) for seed in SEEDS]
+    names = [M.seed_name(name, seed) for seed in SEEDS]
+    found = [within(rows, seed_name) for seed_name in names]
     if any(n == 0 for _, n, _ in found):
         return None
-    mine = rows[rows["method"].isin([_seed_name(name, seed) for seed in SEEDS])]
+    mine = rows[rows["method"].isin(names)]
     return {
         **{f"seed {seed}": f"{good}/{n}" for seed, (good, n, _) in zip(SEEDS, found, strict=True)},
         "total": sum(good for good, _, _ in found),
@@ -455,8 +456,9 @@ def slope_decision(third: pd.DataFrame) -> tuple[str | None, pd.DataFrame]:
 
 def slope_section(dev: pd.DataFrame, held: pd.DataFrame | None, loop: pd.DataFrame) -> str:
     """``recommend_lr(horizon_slope=...)``: the estimate, the variants, the decision."""
-    seen = {cell.name for cell in C.DEVELOPMENT + C.HELD_OUT_FIRST + C.HELD_OUT_SECOND}
-    pooled, own = T.optimum_slope(loop[loop["cell"].isin(seen)])
+    pooled, own = T.optimum_slope(
+        in_cells(loop, C.DEVELOPMENT + C.HELD_OUT_FIRST + C.HELD_OUT_SECOND)
+    )
     groups = [("development (10)", dev)]
     if held is not None:
         for label, cells in (
@@ -464,7 +466,7 @@ def slope_section(dev: pd.DataFrame, held: pd.DataFrame | None, loop: pd.DataFra
             ("held-out, third batch", C.HELD_OUT_THIRD),
             ("held-out, fourth batch", C.HELD_OUT_FOURTH),
         ):
-            groups.append((label, held[held["cell"].isin({cell.name for cell in cells})]))
+            groups.append((label, in_cells(held, cells)))
     records = []
     for label, rows in groups:
         for name in [SLOPE_BASELINE, *M.SLOPE_VARIANTS]:
@@ -474,27 +476,29 @@ def slope_section(dev: pd.DataFrame, held: pd.DataFrame | None, loop: pd.DataFra
     lines = [
         "## The optimum's drift with the training length (`horizon_slope`)",
         "",
-        "In every one of the 19 cells of the development and the first two held-out batches, "
-        "the best lr of the truth's own runs falls as the training grows: the optimum log10 "
+        f"In {int((own < 0).sum())} of the {len(own)} cells of the development and the first "
+        "two held-out batches, the best lr of the truth's own runs falls as the training "
+        "grows: the optimum log10 "
         "lr after each epoch (the 3 seeds' losses, `round_optima`'s estimator) regressed on "
         f"log10(epoch) has a slope between {own.min():.2f} and {own.max():.2f} (median "
         f"{own.median():.2f}); pooled within cells, {pooled:.3f}. The previous defaults "
         "fitted that slope to their own two to four round optima, grid-quantized and noisy, "
-        "and the fit was often flat. `recommend_lr(..., horizon_slope=-0.7)` takes the slope "
+        f"and the fit was often flat. `recommend_lr(..., horizon_slope={M.HORIZON_SLOPE})` "
+        "takes the slope "
         "as known (the pooled estimate, rounded) and fits only the line's level. The rows "
         f"`{'`, `'.join(M.SLOPE_VARIANTS)}` run it with the previous defaults' schedule and "
         "with one replicate at a budget of 3 (within 5% of the sweep's steps), each with "
-        "seeds 0, 1 and 2. On the 19 cells the slope was estimated on, they are in-sample; "
-        "the third held-out batch (friedman2 × RMSprop, circles × SGD, quantiles × Adam, iris "
-        "× AdamW, regression × Nadam, friedman3 × Adamax) was named, and the rule that "
-        f"decides on it fixed ({M.SLOPE_RULE}), before any of its runs.",
+        f"seeds 0, 1 and 2. On the {len(own)} cells the slope was estimated on, they are "
+        f"in-sample; the third held-out batch ({', '.join(c.name for c in C.HELD_OUT_THIRD)}) "
+        f"was named, and the rule that decides on it fixed ({M.SLOPE_RULE}), before any of "
+        "its runs.",
         "",
         pd.DataFrame(records).to_markdown(index=False, floatfmt=".3g") if records else "",
         "",
     ]
-    later = {cell.name for cell in C.HELD_OUT_THIRD + C.HELD_OUT_FOURTH}
-    if later & set(loop["cell"]):
-        pooled_later, own_later = T.optimum_slope(loop[loop["cell"].isin(later)])
+    later = in_cells(loop, C.HELD_OUT_THIRD + C.HELD_OUT_FOURTH)
+    if len(later):
+        pooled_later, own_later = T.optimum_slope(later)
         flat = sorted(own_later[own_later > -0.1].index)
         lines += [
             f"Out of sample, in the {len(own_later)} cells of the third and fourth batches, "
@@ -506,13 +510,17 @@ def slope_section(dev: pd.DataFrame, held: pd.DataFrame | None, loop: pd.DataFra
             "",
         ]
     if held is not None:
-        third = held[held["cell"].isin({cell.name for cell in C.HELD_OUT_THIRD})]
-        chosen, _ = slope_decision(third)
+        chosen, _ = slope_decision(in_cells(held, C.HELD_OUT_THIRD))
         lines += [
             "Decision on the third batch: "
             + (
                 f"`{chosen}` is admissible and chosen: it is `recommend_lr`'s defaults "
-                "now (`horizon_slope=-0.7`, `replicates=1`, `budget=3`)."
+                "now ("
+                + ", ".join(
+                    f"`{key}={M.SLOPE_VARIANTS[chosen][key]:g}`"
+                    for key in ("horizon_slope", "replicates", "budget")
+                )
+                + ")."
                 if chosen
                 else "no variant is admissible; the defaults stay."
             ),

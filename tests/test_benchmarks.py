@@ -167,7 +167,7 @@ def test_every_recommend_variant_pins_the_settings_it_was_run_with(monkeypatch):
     for variants in groups:
         for name, kwargs in variants.items():
             assert settings <= set(kwargs), (name, settings - set(kwargs))
-    assert M.CHOSEN_SCHEDULE["horizon_slope"] is None
+    assert M.PREVIOUS_SCHEDULE["horizon_slope"] is None
     # the current defaults are the slope variant the third held-out batch chose
     import inspect
 
@@ -177,5 +177,5 @@ def test_every_recommend_variant_pins_the_settings_it_was_run_with(monkeypatch):
         name: parameter.default
         for name, parameter in inspect.signature(recommend_lr).parameters.items()
     }
-    chosen = M.SLOPE_VARIANTS["recommend ep R=1 halve slope=-0.7"]
+    chosen = M.SLOPE_VARIANTS[M.CURRENT_VARIANT]
     assert {key: defaults[key] for key in settings} == {key: chosen[key] for key in settings}

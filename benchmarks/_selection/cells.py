@@ -7,13 +7,13 @@ here is tuned to a cell: one architecture (an MLP 64-64, ReLU), one batch size, 
 number of epochs and one grid serve every cell.
 
 The held-out cells (``HELD_OUT``) use other datasets and other optimizers; the benchmark
-evaluates methods on them only with ``--held-out``, after the default method of
-``recommend_lr`` was chosen on the development cells (``DEVELOPMENT``). They came in two
-batches: ``HELD_OUT_FIRST`` with the defaults, ``HELD_OUT_SECOND`` a later stop (chosen,
-datasets and optimizers, before any of their runs; no default has changed since the
-defaults were fixed). The second batch adds scikit-learn's seeded generators (fixed
-``random_state``), two statsmodels datasets and two optimizers the development cells
-never used (AdamW, Nadam).
+evaluates methods on them only with ``--held-out``. They came in four batches, each named
+before any of its runs: ``HELD_OUT_FIRST`` with the first defaults of ``recommend_lr``
+(chosen on the development cells, ``DEVELOPMENT``), ``HELD_OUT_SECOND`` a later stop,
+``HELD_OUT_THIRD`` to choose between the ``horizon_slope`` variants and ``HELD_OUT_FOURTH``
+after that choice (the comments at each say what it was used for). The later batches add
+scikit-learn's seeded generators (a literal ``random_state``), more statsmodels datasets
+and optimizers the development cells never used (AdamW, Nadam, Adamax).
 """
 
 from __future__ import annotations
@@ -106,18 +106,14 @@ GENERATED_ROWS = 3000
 
 def _raw(name: str) -> tuple[np.ndarray, np.ndarray, str, str]:
     """Features, target, kind, task of a bundled dataset (no downloads)."""
-    if name == "iris":  # 3 classes, 150 flowers
-        from sklearn import datasets
-
-        bunch = datasets.load_iris()
-        return np.asarray(bunch.data, float), np.asarray(bunch.target), "tabular", "multiclass"
-    if name in ("digits", "breast_cancer", "diabetes", "wine"):
+    if name in ("digits", "breast_cancer", "diabetes", "wine", "iris"):
         from sklearn import datasets
 
         bunch = getattr(datasets, f"load_{name}")()
         task = {
             "digits": "multiclass",
             "wine": "multiclass",
+            "iris": "multiclass",
             "breast_cancer": "binary",
             "diabetes": "regression",
         }[name]

@@ -228,12 +228,12 @@ SECOND_DEFAULTS = {
 }  # fmt: skip
 
 
-def _first_defaults(variants: dict, base: dict = FIRST_DEFAULTS) -> dict:
+def _pinned(variants: dict, base: dict = FIRST_DEFAULTS) -> dict:
     """Variants with every setting pinned: theirs over the defaults they were run with."""
     return {name: {**base, **kwargs} for name, kwargs in variants.items()}
 
 
-RECOMMEND_VARIANTS = _first_defaults({
+RECOMMEND_VARIANTS = _pinned({
     # tests only (no forced halving), with and without the planned length (20 epochs)
     "recommend R=3 test-only": {"replicates": 3, "keep_fraction": 0.5, "halve": False},
     "recommend R=3 test-only +extrap": {
@@ -274,7 +274,7 @@ def recommend(cell, variants=RECOMMEND_VARIANTS, seed=0):
 # real counterpart of "halving 1-2-4-8 ep" read off the truth. ``budget=3`` (epochs at
 # every lr) covers the full schedule 11, 6, 3, 2 lrs at horizons h, 2h, 4h, 8h (31 h per
 # replicate); a paired test that drops more than the halving makes it cheaper.
-EPOCH_VARIANTS = _first_defaults({
+EPOCH_VARIANTS = _pinned({
     "recommend ep R=1 halve": {"replicates": 1, "initial_epochs": 1.0, "budget": 3.0},
     "recommend ep R=1 halve +extrap": {
         "replicates": 1, "initial_epochs": 1.0, "budget": 3.0, "epochs": C.EPOCHS,
@@ -312,7 +312,8 @@ MONOTONE_VARIANTS = {
 
 # The schedule recommend_lr's defaults were chosen as (docs/selection_quality.md); the
 # variants below change one or two of its settings.
-CHOSEN_SCHEDULE = MONOTONE_VARIANTS["recommend ep R=2 test+halve +extrap nonincr"]
+PREVIOUS_VARIANT = "recommend ep R=2 test+halve +extrap nonincr"
+PREVIOUS_SCHEDULE = MONOTONE_VARIANTS[PREVIOUS_VARIANT]
 
 
 def recommend_monotone(cell):
@@ -324,7 +325,7 @@ def recommend_monotone(cell):
 # cost target: budget=3 epochs at every lr is 33 of the sweep's 660 epochs (5%), so the
 # schedule stops when the next round would not fit.
 BUDGETED_VARIANTS = {
-    "recommend ep R=2 test+halve +extrap nonincr budget=3": {**CHOSEN_SCHEDULE, "budget": 3.0},
+    "recommend ep R=2 test+halve +extrap nonincr budget=3": {**PREVIOUS_SCHEDULE, "budget": 3.0},
 }
 
 
@@ -338,7 +339,7 @@ def recommend_budgeted(cell):
 # default costs 1.5%). Budget: the full schedule (31 epochs of one member per replicate).
 REPLICATE_VARIANTS = {
     f"recommend ep R={r} test+halve +extrap nonincr": {
-        **CHOSEN_SCHEDULE, "replicates": r, "budget": 3.0 * r,
+        **PREVIOUS_SCHEDULE, "replicates": r, "budget": 3.0 * r,
     }
     for r in (3, 4)
 }  # fmt: skip
@@ -352,9 +353,9 @@ def recommend_replicates(cell):
 # Longer horizons for the same halving: whole epochs 2, 4, 8, 16 instead of 1, 2, 4, 8
 # (the short horizons favour lrs that start fast). Budget: the full schedule, 62 epochs of
 # one member per replicate (6 epochs at every lr per replicate).
-LONGER_VARIANTS = _first_defaults({
+LONGER_VARIANTS = _pinned({
     "recommend 2ep R=2 test+halve +extrap nonincr": {
-        **CHOSEN_SCHEDULE, "initial_epochs": 2.0, "budget": 12.0,
+        **PREVIOUS_SCHEDULE, "initial_epochs": 2.0, "budget": 12.0,
     },
     "recommend 2ep R=1 halve +extrap nonincr": {
         "replicates": 1, "initial_epochs": 2.0, "budget": 6.0, "epochs": C.EPOCHS,
@@ -375,9 +376,11 @@ def recommend_longer(cell):
 # cells' own slopes is negative (-0.26 to -1.00, median -0.76). Estimated on those cells,
 # so it is judged on a third held-out batch (``cells.HELD_OUT_THIRD``), named before its runs.
 HORIZON_SLOPE = -0.7
+#: The variant the third held-out batch chose: ``recommend_lr``'s defaults since.
+CURRENT_VARIANT = "recommend ep R=1 halve slope=-0.7"
 SLOPE_VARIANTS = {
-    "recommend ep R=2 test+halve slope=-0.7": {**CHOSEN_SCHEDULE, "horizon_slope": HORIZON_SLOPE},
-    "recommend ep R=1 halve slope=-0.7": {
+    "recommend ep R=2 test+halve slope=-0.7": {**PREVIOUS_SCHEDULE, "horizon_slope": HORIZON_SLOPE},
+    CURRENT_VARIANT: {
         "replicates": 1, "initial_epochs": 1.0, "budget": 3.0, "epochs": C.EPOCHS,
         "horizon_slope": HORIZON_SLOPE, "nonincreasing": True, "keep_fraction": 0.0,
         "halve": True,
@@ -397,23 +400,30 @@ SLOPE_RULE = (
 )
 
 
-def recommend_slope(cell):
-    """``recommend_lr`` with ``horizon_slope``: the ``SLOPE_VARIANTS``, seeds 0, 1, 2."""
+def seed_name(name: str, seed: int) -> str:
+    """The row name of ``name`` run with ``seed``: the name itself for seed 0."""
+    return name if seed == 0 else f"{name}, seed={seed}"
+
+
+def _seeded(cell, variants: dict, seeds) -> list:
+    """:func:`recommend` of every variant with every seed, rows named by :func:`seed_name`."""
     return [
         row
-        for seed in (0, *OTHER_SEEDS)
+        for seed in seeds
         for row in recommend(
-            cell,
-            {(name if seed == 0 else f"{name}, seed={seed}"): kwargs
-             for name, kwargs in SLOPE_VARIANTS.items()},
-            seed,
+            cell, {seed_name(name, seed): kwargs for name, kwargs in variants.items()}, seed
         )
-    ]  # fmt: skip
+    ]
+
+
+def recommend_slope(cell):
+    """``recommend_lr`` with ``horizon_slope``: the ``SLOPE_VARIANTS``, seeds 0, 1, 2."""
+    return _seeded(cell, SLOPE_VARIANTS, (0, *OTHER_SEEDS))
 
 
 DEFAULT_NAME = "recommend_lr defaults"
 #: The defaults until the third held-out batch chose ``SLOPE_VARIANTS``' R=1 row
-#: (``SLOPE_RULE``): ``CHOSEN_SCHEDULE``, two paired replicates, the slope fitted.
+#: (``SLOPE_RULE``): ``PREVIOUS_SCHEDULE``, two paired replicates, the slope fitted.
 PREVIOUS_DEFAULT_NAME = "recommend_lr previous defaults"
 
 
@@ -433,28 +443,18 @@ OTHER_SEEDS = (1, 2)
 
 
 def recommend_previous_default(cell):
-    """The previous defaults (``CHOSEN_SCHEDULE``), seed 0."""
-    return recommend(cell, {PREVIOUS_DEFAULT_NAME: CHOSEN_SCHEDULE})
+    """The previous defaults (``PREVIOUS_SCHEDULE``), seed 0."""
+    return _seeded(cell, {PREVIOUS_DEFAULT_NAME: PREVIOUS_SCHEDULE}, (0,))
 
 
 def recommend_previous_default_seeds(cell):
     """The previous defaults with the seeds of :data:`OTHER_SEEDS`."""
-    return [
-        row
-        for seed in OTHER_SEEDS
-        for row in recommend(
-            cell, {f"{PREVIOUS_DEFAULT_NAME}, seed={seed}": CHOSEN_SCHEDULE}, seed
-        )  # fmt: skip
-    ]
+    return _seeded(cell, {PREVIOUS_DEFAULT_NAME: PREVIOUS_SCHEDULE}, OTHER_SEEDS)
 
 
 def recommend_default_seeds(cell):
     """``recommend_default`` with the seeds of :data:`OTHER_SEEDS` instead of 0."""
-    return [
-        row
-        for seed in OTHER_SEEDS
-        for row in recommend(cell, {f"{DEFAULT_NAME}, seed={seed}": {"epochs": C.EPOCHS}}, seed)
-    ]
+    return _seeded(cell, {DEFAULT_NAME: {"epochs": C.EPOCHS}}, OTHER_SEEDS)
 
 
 TRAINED_METHODS = (defaults, delta_rules, autolrtuner_rules, RANGE_TEST, recommend, hyperband,

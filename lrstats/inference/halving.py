@@ -532,9 +532,8 @@ def extrapolation_interval(
     x = np.log10(optima["steps"].to_numpy(dtype=np.float64))
     y = optima["log10_lr"].to_numpy(dtype=np.float64)
     n = x.size
-    if slope is None and (n < 3 or np.unique(x).size < 2):
-        return (math.nan, math.nan)
-    if slope is not None and n < 2:
+    # a fitted line needs three rounds at two horizons; a known slope, two rounds
+    if n < 2 or (slope is None and (n < 3 or np.unique(x).size < 2)):
         return (math.nan, math.nan)
     slope, intercept, parameters = _line(x, y, nonincreasing, slope)
     x0 = math.log10(target_steps)

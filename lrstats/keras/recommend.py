@@ -307,8 +307,8 @@ def recommend_lr(
     (docs/selection_quality.md has the tables): full trainings (11 lrs × 3 seeds × 20
     epochs) decide which lr trains best, and a pick counts when its final validation loss
     is within 5% of the best. Told the planned 20 epochs, the defaults spend about 4.8% of
-    such a sweep's optimizer steps (a median 4.5% of its CPU time) and are within 5% in 10 of the
-    10 development cells (8 and 9 with ``seed=1`` and ``seed=2``). That count is
+    such a sweep's optimizer steps (a median 4.5% of its CPU time) and are within 5% in 10
+    of the 10 development cells (8 and 9 with ``seed=1`` and ``seed=2``). That count is
     in-sample: ``horizon_slope`` (-0.7) is the pooled slope of the best lr against the
     training length in the truths of those cells and of 9 held-out ones, and the schedule
     was chosen between two candidates on a third held-out batch (5 of 6 cells within 5%).
@@ -319,9 +319,10 @@ def recommend_lr(
     on a noise-free regression (a swiss roll), whose best lr rises from 0.03 after one
     and two epochs to 0.1 (the largest that does not diverge) from four epochs on; the
     known slope carries the rounds' optima down instead, to 0.03 (regret 8.4). The goal of
-    9 of 10 cells on data not seen is not reached. Without ``epochs`` (no extrapolation) the lr of lowest loss after the longest
-    horizon is returned, which is too large for a long training. A learning-rate schedule
-    on the model's optimizer is replaced by the candidate lr for the members.
+    9 of 10 cells on data not seen is not reached. Without ``epochs`` (no extrapolation)
+    the lr of lowest loss after the longest horizon is returned, which is too large for a
+    long training. A learning-rate schedule on the model's optimizer is replaced by the
+    candidate lr for the members.
 
     Examples
     --------
