@@ -724,13 +724,32 @@ def verdict(rows: pd.DataFrame) -> str:
     )
 
 
+def chosen_cells(names: str) -> list:
+    """The cells named in ``names`` (comma-separated): cell names, ``development`` or a
+    held-out batch's name from :data:`BATCHES`."""
+    batches = {"development": C.DEVELOPMENT, **dict(BATCHES)}
+    chosen = []
+    for name in names.split(","):
+        if name in batches:
+            chosen += batches[name]
+            continue
+        match = [cell for cell in C.ALL_CELLS if cell.name == name]
+        if not match:
+            raise SystemExit(f"unknown cell or batch {name!r}")
+        chosen += match
+    return chosen
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("step", choices=["truth", "sensitivity-truth", "methods", "report"])
     parser.add_argument("--held-out", action="store_true", help="the held-out cells")
     parser.add_argument("--only", default=None, help="comma-separated method functions")
     parser.add_argument(
-        "--cells", default=None, help="sensitivity-truth: comma-separated cells (default all)"
+        "--cells",
+        default=None,
+        help="sensitivity-truth, methods: comma-separated cells, or held-out batches by "
+        "their names (first, ..., fifth); default all (methods: of --held-out or not)",
     )
     parser.add_argument(
         "--out", type=Path, default=None, help="sensitivity-truth: the CSV to append to"
@@ -740,14 +759,14 @@ def main(argv=None) -> None:
     if args.step == "truth":
         T.compute(C.ALL_CELLS)
     elif args.step == "sensitivity-truth":
-        chosen = C.ALL_CELLS
-        if args.cells:
-            chosen = [c for c in C.ALL_CELLS if c.name in args.cells.split(",")]
+        chosen = chosen_cells(args.cells) if args.cells else C.ALL_CELLS
         T.compute(chosen, args.out or T.SENSITIVITY_CSV, run=T.sensitivity_run)
     elif args.step == "methods":
         functions = M.TRAINED_METHODS
         if args.only:
             functions = [f for f in functions if f.__name__ in args.only.split(",")]
+        if args.cells:
+            cells = chosen_cells(args.cells)
         run_methods(cells, functions)
     else:
         text = document(args.held_out)

@@ -180,3 +180,42 @@ def test_every_recommend_variant_pins_the_settings_it_was_run_with(monkeypatch):
     }
     chosen = M.SLOPE_VARIANTS[M.CURRENT_VARIANT]
     assert {key: defaults[key] for key in settings} == {key: chosen[key] for key in settings}
+
+
+def test_the_shrunk_slope_replay_moves_the_known_slope_halfway_to_the_rounds(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import json
+
+    from _selection import methods as M
+
+    grid = np.log10(M.GRID)
+    # four rounds at 10, 20, 40, 80 steps, each a parabola in log10 lr (3 grid points)
+    # of log loss whose vertex rises 0.1 decade per doubling: fitted slope 0.1 / log10(2)
+    steps = [10, 20, 40, 80]
+    vertices = [-2.2, -2.1, -2.0, -1.9]
+    rows = []
+    for round_, (n, vertex) in enumerate(zip(steps, vertices, strict=True)):
+        for j in (5, 6, 7):  # lrs 1e-3 ... 1e-2, around every vertex
+            rows.append([round_, n, float(M.GRID[j]), 0, float(np.exp((grid[j] - vertex) ** 2))])
+    evidence = json.dumps({"steps_per_epoch": 4, "rows": rows})
+    rounds = pd.DataFrame(
+        [
+            {
+                "cell": "c/sgd",
+                "method": M.ROUNDS_NAME + ", seed=1",
+                "pick": 0.0,
+                "evidence": evidence,
+            }
+        ]
+    )
+    out = M.replay_shrunk(rounds)
+    fitted = 0.1 / np.log10(2)
+    slope = M.HORIZON_SLOPE + M.SHRINK_WEIGHT * (fitted - M.HORIZON_SLOPE)
+    x = np.log10(steps)
+    target = np.mean(np.array(vertices) - slope * x) + slope * np.log10(4 * 20)
+    assert out["raw_pick"].iloc[0] == pytest.approx(10.0**target)
+    assert out["pick"].iloc[0] == M.nearest_grid(10.0**target)
+    assert out["method"].iloc[0] == M.SHRUNK_NAME + ", seed=1"
+    # with the weight at 0 the replay would be the known slope's: the two differ here
+    known = np.mean(np.array(vertices) - M.HORIZON_SLOPE * x) + M.HORIZON_SLOPE * np.log10(80)
+    assert abs(target - known) > 0.1
