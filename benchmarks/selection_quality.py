@@ -146,6 +146,10 @@ def scored(
     sweeps = truth if cost_sweeps is None else cost_sweeps[cost_sweeps["held_out"] == held_out]
     cost = T.sweep_cost(sweeps)
     picks = load_picks()
+    if "evidence" in picks:  # the replayed estimator, then the rounds' JSON is not needed
+        rounds = picks[picks["function"] == "recommend_rounds"]
+        parts = [picks, M.replay_shrunk(rounds)] if len(rounds) else [picks]
+        picks = pd.concat(parts, ignore_index=True).drop(columns="evidence")
     picks = picks[(picks["held_out"] == held_out) & picks["cell"].isin(set(truth["cell"]))].copy()
     picks["cost"] = picks["cpu_s"] / picks["cell"].map(cost["cpu_s"])
     picks["cost_wall"] = picks["wall_s"] / picks["cell"].map(cost["wall_s"])
@@ -276,6 +280,7 @@ BATCHES = (
     ("second", C.HELD_OUT_SECOND),
     ("third", C.HELD_OUT_THIRD),
     ("fourth", C.HELD_OUT_FOURTH),
+    ("fifth", C.HELD_OUT_FIFTH),
 )
 
 INTRO = """# Selection quality: does the chosen lr train well?

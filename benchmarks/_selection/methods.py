@@ -523,7 +523,7 @@ def replay_shrunk(rounds: pd.DataFrame) -> pd.DataFrame:
             slope = HORIZON_SLOPE + SHRINK_WEIGHT * (fitted - HORIZON_SLOPE)
         target = extrapolate_optimum(optima, C.EPOCHS * evidence["steps_per_epoch"], slope=slope)
         raw = 10.0**target if math.isfinite(target) else math.nan
-        rows.append({**row._asdict(), "function": "replay_shrunk",
+        rows.append({**row._asdict(), "function": "recommend_rounds_replayed",
                      "method": row.method.replace(ROUNDS_NAME, SHRUNK_NAME),
                      "raw_pick": raw, "pick": nearest_grid(raw), "evidence": None})  # fmt: skip
     return pd.DataFrame(rows)
