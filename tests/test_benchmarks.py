@@ -162,14 +162,14 @@ def test_every_recommend_variant_pins_the_settings_it_was_run_with(monkeypatch):
     from _selection import methods as M
 
     settings = {"budget", "replicates", "initial_epochs", "nonincreasing", "keep_fraction",
-                "halve", "horizon_slope"}  # fmt: skip
+                "halve", "horizon_slope", "fitted_slope_weight"}  # fmt: skip
     groups = [M.RECOMMEND_VARIANTS, M.EPOCH_VARIANTS, M.MONOTONE_VARIANTS,
               M.BUDGETED_VARIANTS, M.REPLICATE_VARIANTS, M.LONGER_VARIANTS, M.SLOPE_VARIANTS]  # fmt: skip
     for variants in groups:
         for name, kwargs in variants.items():
             assert settings <= set(kwargs), (name, settings - set(kwargs))
     assert M.PREVIOUS_SCHEDULE["horizon_slope"] is None
-    # the current defaults are the slope variant the third held-out batch chose
+    # the current defaults are the shrunk slope the fifth held-out batch chose
     import inspect
 
     from lrstats.keras.recommend import recommend_lr
@@ -178,7 +178,7 @@ def test_every_recommend_variant_pins_the_settings_it_was_run_with(monkeypatch):
         name: parameter.default
         for name, parameter in inspect.signature(recommend_lr).parameters.items()
     }
-    chosen = M.SLOPE_VARIANTS[M.CURRENT_VARIANT]
+    chosen = M.CURRENT_SETTINGS
     assert {key: defaults[key] for key in settings} == {key: chosen[key] for key in settings}
 
 

@@ -434,26 +434,42 @@ def round_optima(evidence: pd.DataFrame, lrs: np.ndarray) -> pd.DataFrame:
 
 
 def _line(
-    x: np.ndarray, y: np.ndarray, nonincreasing: bool, slope: float | None = None
-) -> tuple[float, float, int]:
-    """Least-squares ``(slope, intercept, parameters)``; slope <= 0 if ``nonincreasing``.
+    x: np.ndarray,
+    y: np.ndarray,
+    nonincreasing: bool,
+    slope: float | None = None,
+    fitted_slope_weight: float = 0.0,
+) -> tuple[float, float, bool]:
+    """Least-squares ``(slope, intercept, slope_fitted)``; slope <= 0 if ``nonincreasing``.
 
     The constrained fit: the unconstrained line if its slope is <= 0, else the horizontal
-    line through the mean (the least-squares line with slope 0, one parameter). With a
-    given ``slope``, only the intercept is fitted: ``mean(y - slope * x)``.
+    line through the mean (the least-squares line with slope 0). With a given ``slope``,
+    only the intercept is fitted, ``mean(y - slope * x)``, after moving the slope
+    ``fitted_slope_weight`` of the way to the least-squares slope (when the points have
+    two distinct ``x``). ``slope_fitted`` says whether the least-squares slope entered.
     """
     if slope is not None:
-        return float(slope), float(np.mean(y - slope * x)), 1
+        if fitted_slope_weight > 0 and x.size >= 2 and np.ptp(x) > 0:
+            fitted = float(np.polyfit(x, y, 1)[0])
+            slope = slope + fitted_slope_weight * (fitted - slope)
+            return float(slope), float(np.mean(y - slope * x)), True
+        return float(slope), float(np.mean(y - slope * x)), False
     fitted, intercept = np.polyfit(x, y, 1)
     if nonincreasing and fitted > 0:
-        return 0.0, float(y.mean()), 1
-    return float(fitted), float(intercept), 2
+        return 0.0, float(y.mean()), False
+    return float(fitted), float(intercept), True
 
 
-def _check_slope(slope: Any) -> float | None:
+def _check_slope(slope: Any, fitted_slope_weight: Any) -> tuple[float | None, float]:
+    weight = check_real(fitted_slope_weight, "fitted_slope_weight", low=0.0, high=1.0)
     if slope is None:
-        return None
-    return check_real(slope, "slope")
+        if weight != 0:
+            raise ValueError(
+                "`fitted_slope_weight` moves a known `slope` towards the fitted one; "
+                f"without `slope` it must be 0. Received: fitted_slope_weight={weight}"
+            )
+        return None, weight
+    return check_real(slope, "slope"), weight
 
 
 def extrapolate_optimum(
@@ -462,6 +478,7 @@ def extrapolate_optimum(
     *,
     nonincreasing: bool = False,
     slope: float | None = None,
+    fitted_slope_weight: float = 0.0,
 ) -> float:
     """The optimum log10 lr at ``target_steps``, by a line in log10(steps) through the rounds.
 
@@ -471,16 +488,21 @@ def extrapolate_optimum(
     not grow with the horizon): a rising fit is replaced by the mean of the optima.
     With ``slope`` given, the line has that slope and only its intercept is fitted
     (``nonincreasing`` is then moot): one round is enough to extrapolate, and the noise
-    of a few grid-quantized optima no longer sets how far the optimum moves.
+    of a few grid-quantized optima no longer sets how far the optimum moves. With
+    ``fitted_slope_weight`` w in (0, 1] as well, the line's slope is the known one moved w
+    of the way to the least-squares slope of the optima, ``slope + w * (fitted - slope)``
+    (a shrinkage estimate: the known slope as the prior, the rounds' own as the data;
+    w = 1 is the least-squares line); with fewer than two distinct horizons it stays the
+    known one.
     """
-    slope = _check_slope(slope)
+    slope, weight = _check_slope(slope, fitted_slope_weight)
     if optima.empty:
         return math.nan
     x = np.log10(optima["steps"].to_numpy(dtype=np.float64))
     y = optima["log10_lr"].to_numpy(dtype=np.float64)
     if slope is None and (x.size < 2 or np.ptp(x) == 0):
         return float(y[-1])
-    fitted, intercept, _ = _line(x, y, nonincreasing, slope)
+    fitted, intercept, _ = _line(x, y, nonincreasing, slope, weight)
     return float(intercept + fitted * math.log10(target_steps))
 
 
@@ -491,6 +513,7 @@ def extrapolation_interval(
     level: float = 0.95,
     nonincreasing: bool = False,
     slope: float | None = None,
+    fitted_slope_weight: float = 0.0,
 ) -> tuple[float, float]:
     """Confidence interval of the extrapolated optimum log10 lr at ``target_steps``.
 
@@ -514,6 +537,14 @@ def extrapolation_interval(
         As in :func:`extrapolate_optimum`: the slope is taken as known, and the interval
         is the t interval of the fitted intercept, ``yhat ± t_{n-1, (1+level)/2} · s /
         sqrt(n)`` (``n - 1`` degrees of freedom; needs two rounds).
+    fitted_slope_weight : float, default 0.0
+        As in :func:`extrapolate_optimum`. With w > 0 the estimate is ``ybar + (slope + w
+        (b - slope)) (x0 - xbar)`` with ``b`` the least-squares slope; ``ybar`` and ``b``
+        are independent, so its standard error is ``s · sqrt(1/n + w² (x0 - xbar)² /
+        Sxx)`` with ``s²`` the least-squares residual variance, and the interval uses
+        ``t_{n-2}`` (needs three rounds at two horizons). It covers the estimate's own
+        mean, which is the optimum when the known slope is right; w = 1 gives the
+        least-squares interval.
 
     Returns
     -------
@@ -528,22 +559,26 @@ def extrapolation_interval(
     """
     level = check_real(level, "level", low=0.0, high=1.0, low_inclusive=False,
                        high_inclusive=False)  # fmt: skip
-    slope = _check_slope(slope)
+    slope, weight = _check_slope(slope, fitted_slope_weight)
     x = np.log10(optima["steps"].to_numpy(dtype=np.float64))
     y = optima["log10_lr"].to_numpy(dtype=np.float64)
     n = x.size
+    distinct = np.unique(x).size
     # a fitted line needs three rounds at two horizons; a known slope, two rounds
-    if n < 2 or (slope is None and (n < 3 or np.unique(x).size < 2)):
+    if n < 2 or ((slope is None or weight > 0) and (n < 3 or distinct < 2)):
         return (math.nan, math.nan)
-    slope, intercept, parameters = _line(x, y, nonincreasing, slope)
+    used, intercept, slope_fitted = _line(x, y, nonincreasing, slope, weight)
     x0 = math.log10(target_steps)
-    fitted = intercept + slope * x0
-    residual = y - (intercept + slope * x)
-    df = n - parameters
+    fitted = intercept + used * x0
+    if not slope_fitted:  # one parameter, the level: n - 1 degrees of freedom
+        residual = y - (intercept + used * x)
+        df, spread = n - 1, 1 / n
+    else:  # the least-squares residuals: n - 2 degrees of freedom
+        least_squares = np.polyfit(x, y, 1)
+        residual = y - np.polyval(least_squares, x)
+        w = 1.0 if slope is None else weight
+        sxx = float(((x - x.mean()) ** 2).sum())
+        df, spread = n - 2, 1 / n + w**2 * (x0 - x.mean()) ** 2 / sxx
     s = math.sqrt(float(residual @ residual) / df)
-    if parameters == 1:
-        spread = 1 / n
-    else:
-        spread = 1 / n + (x0 - x.mean()) ** 2 / float(((x - x.mean()) ** 2).sum())
     half = stats.t.ppf((1 + level) / 2, df) * s * math.sqrt(spread)
     return (float(fitted - half), float(fitted + half))

@@ -51,6 +51,9 @@ DEFAULT_LRS = tuple(float(10.0 ** (e / 2)) for e in range(-10, 1))
 #: within-cell slope of the best lr over epochs in the selection benchmark's truths (19
 #: cells: -0.69, every cell's own slope negative), rounded; see ``horizon_slope``.
 DEFAULT_HORIZON_SLOPE = -0.7
+#: How far the extrapolation's slope moves from ``horizon_slope`` to the rounds' own fitted
+#: slope; chosen on the benchmark's fifth held-out batch by a rule fixed before its runs.
+DEFAULT_FITTED_SLOPE_WEIGHT = 0.5
 #: Spawn key (in the "lookahead" namespace) of the validation split; replicates use 0, 1, ...
 SPLIT_KEY = 1 << 32
 MAX_VALIDATION_ROWS = 8192
@@ -210,6 +213,7 @@ def recommend_lr(
     alpha: float = 0.05,
     nonincreasing: bool = True,
     horizon_slope: float | None = DEFAULT_HORIZON_SLOPE,
+    fitted_slope_weight: float = DEFAULT_FITTED_SLOPE_WEIGHT,
     keep_fraction: float = 0.0,
     halve: bool = True,
     sample_weight: Any = None,
@@ -233,8 +237,9 @@ def recommend_lr(
         How long the model will be trained, in epochs of ``x``. Given, the optimum lr of
         every halving round (:func:`~lrstats.inference.halving.round_optima`) is carried
         to ``epochs`` along a line in log10 lr against log10 steps (the optimum moves to
-        smaller lrs as the horizon grows): of slope ``horizon_slope`` through the rounds,
-        or fitted to them when that is None. The recommendation is the grid lr nearest to
+        smaller lrs as the horizon grows): of slope ``horizon_slope`` moved
+        ``fitted_slope_weight`` of the way to the rounds' own fitted slope, or fitted to
+        them when ``horizon_slope`` is None. The recommendation is the grid lr nearest to
         it in log10. Without it, the lr of lowest mean loss in the last round.
     validation_data : tuple (x_val, y_val), optional
         Data the horizons are judged on. Default: a ``validation_split`` share of the rows
@@ -280,6 +285,13 @@ def recommend_lr(
         selection benchmark's full trainings the best lr moved with a slope between -0.26
         and -1.00 (pooled -0.69) in every one of 19 cells. None fits the slope to the
         rounds (constrained by ``nonincreasing``), the defaults before it.
+    fitted_slope_weight : float, default ``DEFAULT_FITTED_SLOPE_WEIGHT`` (0.5)
+        In [0, 1]: the slope used is ``horizon_slope + w * (fitted - horizon_slope)``, with
+        ``fitted`` the least-squares slope of the round optima (a shrinkage estimate, the
+        known slope as the prior; with fewer than two distinct horizons, the known slope).
+        0 takes ``horizon_slope`` as exact; 1 is the least-squares line. A cell whose
+        optimum does not fall with training (or rises, at the edge of divergence) pulls
+        the slope towards its own. Ignored when ``horizon_slope`` is None.
     keep_fraction : float, default 0.0
         Each round keeps at least ``ceil(keep_fraction * n)`` of its ``n`` finite lrs, even
         if the test rules out more (0: drop everything the test rules out, so a paired
@@ -343,6 +355,9 @@ def recommend_lr(
         epochs = check_real(epochs, "epochs", low=0.0, low_inclusive=False)
     if horizon_slope is not None:
         horizon_slope = check_real(horizon_slope, "horizon_slope")
+    fitted_slope_weight = check_real(fitted_slope_weight, "fitted_slope_weight", low=0.0, high=1.0)
+    # the weight moves a known slope; a fitted one (horizon_slope=None) has nothing to move
+    slope_weight = 0.0 if horizon_slope is None else fitted_slope_weight
     if initial_steps is not None:
         initial_steps = check_int(initial_steps, "initial_steps", minimum=1)
     if initial_epochs is not None:
@@ -421,13 +436,14 @@ def recommend_lr(
         if epochs is not None:
             target = extrapolate_optimum(
                 optima, epochs * steps_per_epoch, nonincreasing=nonincreasing,
-                slope=horizon_slope,
+                slope=horizon_slope, fitted_slope_weight=slope_weight,
             )  # fmt: skip
             if math.isfinite(target):
                 lr = float(grid[np.argmin(np.abs(np.log10(grid) - target))])
                 low, high = extrapolation_interval(
                     optima, epochs * steps_per_epoch, level=1 - alpha,
                     nonincreasing=nonincreasing, slope=horizon_slope,
+                    fitted_slope_weight=slope_weight,
                 )  # fmt: skip
                 if math.isfinite(low):
                     ci_low, ci_high = float(10.0**low), float(10.0**high)
@@ -455,6 +471,7 @@ def recommend_lr(
             "halve": halve,
             "nonincreasing": nonincreasing,
             "horizon_slope": horizon_slope,
+            "fitted_slope_weight": slope_weight,
             "round_optima": optima.to_dict("list"),
             "extrapolated_log10_lr": target,
             "seed": entropy,

@@ -317,3 +317,83 @@ def test_a_known_slope_is_validated(slope, error):
 def test_extrapolation_interval_validates_level():
     with pytest.raises(ValueError, match="`level`"):
         extrapolation_interval(OPTIMA, 400, level=1.0)
+
+
+def test_a_shrunk_slope_moves_the_known_one_towards_the_least_squares_slope():
+    import statsmodels.api as sm
+
+    slope, target = -0.7, 400.0
+    x = np.log10(OPTIMA["steps"].to_numpy(dtype=float))
+    y = OPTIMA["log10_lr"].to_numpy()
+    x0 = np.log10(target)
+    ols = sm.OLS(y, sm.add_constant(x)).fit()
+    fitted = ols.params[1]
+    # weight 0 is the known slope, weight 1 the least-squares line (point and interval)
+    assert extrapolate_optimum(OPTIMA, target, slope=slope, fitted_slope_weight=0.0) == (
+        extrapolate_optimum(OPTIMA, target, slope=slope)
+    )
+    assert extrapolation_interval(OPTIMA, target, slope=slope, fitted_slope_weight=0.0) == (
+        extrapolation_interval(OPTIMA, target, slope=slope)
+    )
+    prediction = ols.get_prediction(np.array([[1.0, x0]])).summary_frame(alpha=0.1)
+    assert extrapolate_optimum(
+        OPTIMA, target, slope=slope, fitted_slope_weight=1.0
+    ) == pytest.approx(prediction["mean"].iloc[0])
+    assert extrapolation_interval(
+        OPTIMA, target, level=0.9, slope=slope, fitted_slope_weight=1.0
+    ) == pytest.approx((prediction["mean_ci_lower"].iloc[0], prediction["mean_ci_upper"].iloc[0]))
+    # in between: ybar + (slope + w (b - slope)) (x0 - xbar), its standard error
+    # s * sqrt(1/n + w^2 (x0 - xbar)^2 / Sxx) with the OLS residual s, t with n - 2 df
+    w = 0.3
+    used = slope + w * (fitted - slope)
+    centre = y.mean() + used * (x0 - x.mean())
+    assert extrapolate_optimum(OPTIMA, target, slope=slope, fitted_slope_weight=w) == (
+        pytest.approx(centre)
+    )
+    n, sxx = x.size, ((x - x.mean()) ** 2).sum()
+    se = math.sqrt(ols.scale * (1 / n + w**2 * (x0 - x.mean()) ** 2 / sxx))
+    half = stats.t.ppf(0.975, n - 2) * se
+    got = extrapolation_interval(OPTIMA, target, slope=slope, fitted_slope_weight=w)
+    assert got == pytest.approx((centre - half, centre + half))
+    # one horizon: nothing to fit, the known slope; two rounds: no residual left, no interval
+    one = OPTIMA.iloc[:1]
+    assert extrapolate_optimum(one, target, slope=slope, fitted_slope_weight=w) == (
+        extrapolate_optimum(one, target, slope=slope)
+    )
+    assert all(np.isnan(extrapolation_interval(OPTIMA.iloc[:2], target, slope=slope,
+                                               fitted_slope_weight=w)))  # fmt: skip
+
+
+def test_the_shrunk_slope_interval_covers_at_its_level_when_the_known_slope_is_right():
+    # optima on a line of the known slope plus normal noise, at 4 doubling horizons: the
+    # interval at 20 epochs covers the line's value in 90% of draws (binomial tolerance)
+    rng = np.random.default_rng(20261201)
+    slope, steps, target, level, draws = -0.7, np.array([50, 100, 200, 400]), 1000.0, 0.9, 2000
+    x = np.log10(steps)
+    truth = -2.0 + slope * math.log10(target)
+    covered = 0
+    for _ in range(draws):
+        optima = pd.DataFrame(
+            {"round": np.arange(4), "steps": steps,
+             "log10_lr": -2.0 + slope * x + rng.normal(0.0, 0.2, 4)}
+        )  # fmt: skip
+        low, high = extrapolation_interval(
+            optima, target, level=level, slope=slope, fitted_slope_weight=0.5
+        )
+        covered += low <= truth <= high
+    assert stats.binomtest(covered, draws, level).pvalue > 0.001
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"slope": -0.7, "fitted_slope_weight": 1.5}, ValueError, "`fitted_slope_weight`"),
+        ({"slope": -0.7, "fitted_slope_weight": "half"}, TypeError, "`fitted_slope_weight`"),
+        ({"fitted_slope_weight": 0.5}, ValueError, "without `slope` it must be 0"),
+    ],
+)
+def test_the_fitted_slope_weight_is_validated(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        extrapolate_optimum(OPTIMA, 400, **kwargs)
+    with pytest.raises(error, match=match):
+        extrapolation_interval(OPTIMA, 400, **kwargs)

@@ -118,6 +118,8 @@ def test_divergence_is_data(make_model, regression_data):
         ({"keep_fraction": -0.1}, ValueError, "`keep_fraction`"),
         ({"horizon_slope": "steep"}, TypeError, "`horizon_slope` must be a real number"),
         ({"horizon_slope": np.inf}, ValueError, "`horizon_slope` must be a finite number"),
+        ({"fitted_slope_weight": 2.0}, ValueError, "`fitted_slope_weight` must be"),
+        ({"fitted_slope_weight": None}, TypeError, "`fitted_slope_weight` must be a real"),
         (
             {"progress": "yes"},
             TypeError,
@@ -210,7 +212,8 @@ def test_a_known_horizon_slope_extrapolates_with_that_slope(warm, regression_dat
     # one replicate, halving only: 5 -> 3 -> 2 lrs, three rounds at 1, 2, 4 epochs
     kwargs = dict(lrs=grid, seed=0, replicates=1, budget=3.0, initial_epochs=1.0, epochs=50)
     fitted = recommend_lr(warm, x, y, horizon_slope=None, **kwargs)
-    known = recommend_lr(warm, x, y, horizon_slope=-1.0, **kwargs)
+    known = recommend_lr(warm, x, y, horizon_slope=-1.0, fitted_slope_weight=0.0, **kwargs)
+    shrunk = recommend_lr(warm, x, y, horizon_slope=-1.0, fitted_slope_weight=0.4, **kwargs)
     # the same rounds (the slope only enters the extrapolation)
     assert known.params["round_optima"] == fitted.params["round_optima"]
     optima = pd.DataFrame(known.params["round_optima"])
@@ -218,6 +221,14 @@ def test_a_known_horizon_slope_extrapolates_with_that_slope(warm, regression_dat
     target = extrapolate_optimum(optima, steps, slope=-1.0)
     assert known.params["extrapolated_log10_lr"] == pytest.approx(target)
     assert known.params["horizon_slope"] == -1.0 and fitted.params["horizon_slope"] is None
+    # the weight moves the known slope towards the rounds' fit; a fitted slope ignores it
+    assert shrunk.params["round_optima"] == known.params["round_optima"]
+    moved = extrapolate_optimum(optima, steps, slope=-1.0, fitted_slope_weight=0.4)
+    assert shrunk.params["extrapolated_log10_lr"] == pytest.approx(moved)
+    assert (
+        shrunk.params["fitted_slope_weight"] == 0.4 and fitted.params["fitted_slope_weight"] == 0
+    )
+    assert moved != pytest.approx(target)
     assert known.lr == grid[np.argmin(np.abs(np.log10(grid) - target))]
     low, high = extrapolation_interval(optima, steps, level=0.95, slope=-1.0)
     assert len(optima) >= 2 and np.isfinite([low, high]).all()
@@ -244,13 +255,14 @@ def test_initial_epochs_gives_whole_epoch_horizons_and_one_replicate_runs(warm, 
 
 def test_defaults_are_the_benchmarked_schedule(warm, regression_data):
     # halving over whole epochs with one replicate within a budget of 3 epochs at every lr,
-    # the round optima carried to `epochs` along a known slope of -0.7
-    # (docs/selection_quality.md: the variant the third held-out batch chose)
+    # the round optima carried to `epochs` along a slope halfway between -0.7 and theirs
+    # (docs/selection_quality.md: the variant the fifth held-out batch chose)
     x, y = regression_data
     result = recommend_lr(warm, x, y, lrs=LRS, seed=0, epochs=10)
     params = result.params
     assert params["initial_steps"] == params["steps_per_epoch"]
     assert result.replicates == 1 and params["budget"] == 3.0
     assert params["halve"] and params["horizon_slope"] == -0.7
+    assert params["fitted_slope_weight"] == 0.5
     assert result.steps_spent <= 3 * len(LRS) * params["steps_per_epoch"]
     assert result.evidence["pvalue"].isna().all()  # one replicate: no test

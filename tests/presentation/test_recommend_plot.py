@@ -61,9 +61,18 @@ def test_report_shows_the_recommendation_beside_the_analysis(frame, tmp_path):
     index = write_report(
         analysis, tmp_path / "k", formats=["png"], dpi=30, extra={"recommendation": known}
     )
+    text = (tmp_path / "k" / "index.md").read_text()
+    assert "extrapolated to 20 epochs along a slope of -0.7" in text
+    assert "of the way to the rounds' fitted slope" not in text  # no weight: the known slope
+    shrunk = make_recommendation(
+        params={**rec.params, "horizon_slope": -0.7, "fitted_slope_weight": 0.5}
+    )
+    index = write_report(
+        analysis, tmp_path / "s", formats=["png"], dpi=30, extra={"recommendation": shrunk}
+    )
     assert (
-        "extrapolated to 20 epochs along a slope of -0.7"
-        in (tmp_path / "k" / "index.md").read_text()
+        "along a slope of -0.7 moved 0.5 of the way to the rounds' fitted slope"
+        in (tmp_path / "s" / "index.md").read_text()
     )
     assert (tmp_path / "r" / "figures" / "recommendation.png").exists()
     table = (tmp_path / "r" / "tables" / "recommendation.csv").read_text()

@@ -648,8 +648,10 @@ def _describe(recommendation: Any) -> str:
     epochs = params.get("epochs")
     told = ""
     if epochs is not None:
-        slope = params.get("horizon_slope")
+        slope, weight = params.get("horizon_slope"), params.get("fitted_slope_weight") or 0
         along = f"a slope of {fmt(slope)}" if slope is not None else "a fitted slope"
+        if slope is not None and weight > 0:
+            along += f" moved {fmt(weight)} of the way to the rounds' fitted slope"
         told = f", extrapolated to {fmt(epochs)} epochs along {along}"
     return (
         f"{recommendation.method} over {len(params.get('lrs', []))} lrs, "
