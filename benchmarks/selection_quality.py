@@ -281,6 +281,7 @@ BATCHES = (
     ("third", C.HELD_OUT_THIRD),
     ("fourth", C.HELD_OUT_FOURTH),
     ("fifth", C.HELD_OUT_FIFTH),
+    ("sixth", C.HELD_OUT_SIXTH),
 )
 
 INTRO = """# Selection quality: does the chosen lr train well?

@@ -122,7 +122,7 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
     from _selection import cells as C
 
     batches = [C.HELD_OUT_FIRST, C.HELD_OUT_SECOND, C.HELD_OUT_THIRD, C.HELD_OUT_FOURTH,
-               C.HELD_OUT_FIFTH]  # fmt: skip
+               C.HELD_OUT_FIFTH, C.HELD_OUT_SIXTH]  # fmt: skip
     names = [[cell.name for cell in batch] for batch in batches]
     flat = [name for batch in names for name in batch]
     # the batches are disjoint, and none of their cells is a development cell
