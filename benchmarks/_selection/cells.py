@@ -7,13 +7,15 @@ here is tuned to a cell: one architecture (an MLP 64-64, ReLU), one batch size, 
 number of epochs and one grid serve every cell.
 
 The held-out cells (``HELD_OUT``) use other datasets and other optimizers; the benchmark
-evaluates methods on them only with ``--held-out``. They came in four batches, each named
+evaluates methods on them only with ``--held-out``. They came in six batches, each named
 before any of its runs: ``HELD_OUT_FIRST`` with the first defaults of ``recommend_lr``
 (chosen on the development cells, ``DEVELOPMENT``), ``HELD_OUT_SECOND`` a later stop,
-``HELD_OUT_THIRD`` to choose between the ``horizon_slope`` variants and ``HELD_OUT_FOURTH``
-after that choice (the comments at each say what it was used for). The later batches add
-scikit-learn's seeded generators (a literal ``random_state``), more statsmodels datasets
-and optimizers the development cells never used (AdamW, Nadam, Adamax).
+``HELD_OUT_THIRD`` to choose between the ``horizon_slope`` variants, ``HELD_OUT_FOURTH``
+after that choice, ``HELD_OUT_FIFTH`` to judge ``fitted_slope_weight`` and
+``HELD_OUT_SIXTH`` after that (the comments at each say what it was used for). The later
+batches add scikit-learn's seeded generators (a literal ``random_state``), more statsmodels
+datasets, two of scikit-learn's sample images and optimizers the development cells never
+used (AdamW, Nadam, Adamax, Lion, Adagrad, Lamb).
 """
 
 from __future__ import annotations
