@@ -166,22 +166,11 @@ def _raw(name: str) -> tuple[np.ndarray, np.ndarray, str, str]:
 
     if name in LAGGED:
         return _lagged(name)
-    if name == "engel":  # regression: log food expenditure from log income (235 households)
-        frame = smd.engel.load_pandas().data
-        return (
-            np.log(frame[["income"]].to_numpy(float)),
-            np.log(frame["foodexp"].to_numpy(float)),
-            "tabular",
-            "regression",
-        )
-    if name == "cancer":  # regression: log1p(cancer deaths) from log population (301 counties)
-        frame = smd.cancer.load_pandas().data
-        return (
-            np.log(frame[["population"]].to_numpy(float)),
-            np.log1p(frame["cancer"].to_numpy(float)),
-            "tabular",
-            "regression",
-        )
+    if name in ONE_FEATURE:
+        column, target, transform = ONE_FEATURE[name]
+        frame = getattr(smd, name).load_pandas().data
+        x = np.log(frame[[column]].to_numpy(float))
+        return x, transform(frame[target].to_numpy(float)), "tabular", "regression"
     if name == "fertility":  # regression: a country's 2010 fertility from 1960, 1965, ..., 2000
         frame = smd.fertility.load_pandas().data
         years = [str(y) for y in range(1960, 2001, 5)]
@@ -239,6 +228,12 @@ GENERATED = (
     "friedman1_wide", "imbalanced", "moons_clean", "quantiles_binary", "swiss_hole",
     "regression_bias", "classification3", "blobs_wide", "circles_tight",
 )  # fmt: skip
+#: statsmodels tables as one-feature regressions on the log of the feature: (feature,
+#: target, the target's transform).
+ONE_FEATURE = {
+    "engel": ("income", "foodexp", np.log),  # food expenditure of 235 households
+    "cancer": ("population", "cancer", np.log1p),  # cancer deaths in 301 counties
+}
 #: statsmodels series made into regressions on their own lags.
 LAGGED = ("co2", "sunspots")
 
@@ -430,28 +425,20 @@ def build_model(cell: Cell, lr: float, seed: int):
     return model
 
 
+#: Keras' optimizer class of each cell optimizer name (SGD gets momentum 0.9).
+OPTIMIZERS = {
+    "sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adamw": "AdamW", "nadam": "Nadam",
+    "adamax": "Adamax", "lion": "Lion", "adagrad": "Adagrad", "lamb": "Lamb",
+}  # fmt: skip
+
+
 def make_optimizer(name: str, lr: float):
     import keras
 
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate=lr)
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=lr)
-    if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate=lr)
-    if name == "nadam":
-        return keras.optimizers.Nadam(learning_rate=lr)
-    if name == "adamax":
-        return keras.optimizers.Adamax(learning_rate=lr)
-    if name == "lion":
-        return keras.optimizers.Lion(learning_rate=lr)
-    if name == "adagrad":
-        return keras.optimizers.Adagrad(learning_rate=lr)
-    if name == "lamb":
-        return keras.optimizers.Lamb(learning_rate=lr)
-    raise ValueError(f"unknown optimizer {name!r}")
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}")
+    extra = {"momentum": 0.9} if name == "sgd" else {}
+    return getattr(keras.optimizers, OPTIMIZERS[name])(learning_rate=lr, **extra)
 
 
 def configure_threads() -> None:
