@@ -412,6 +412,17 @@ def held_out_note(held: pd.DataFrame) -> str:
             f"(worst regret {worst:.3g}), a rate whose two-sided 95% Clopper-Pearson interval "
             f"is {interval.low:.2f}-{interval.high:.2f} (the target's 9 of 10 is 0.90)."
         )
+    ceiling = ""
+    again, n_again, worst_again = within(held, REPLICATION_METHOD)
+    if n_again:
+        again6, n6, _ = within(in_cells(held, UNSEEN), REPLICATION_METHOD)
+        sixth = f", {again6} of the sixth batch's {n6}" if n6 else ""
+        ceiling = (
+            " How far a pick can agree with this truth at all: a second full sweep "
+            f"(`{REPLICATION_METHOD}`, at 20 times the target's cost) is within 5% in "
+            f"{again} of the {n_again} held-out cells it has run on{sixth} (worst regret "
+            f"{worst_again:.3g})."
+        )
     return (
         "Six batches, each named before any of its runs. What they can say about the "
         "current defaults differs: the development cells and the first two batches gave "
@@ -423,7 +434,7 @@ def held_out_note(held: pd.DataFrame) -> str:
         "chose it by a rule fixed before its runs (`FIFTH_RULE`, below), so the counts of "
         "the third and fifth batches carry those choices' optimism; the sixth was named "
         "after the last choice, and nothing about the current defaults was estimated or "
-        "chosen on it." + rate + " The previous defaults were fixed on the development "
+        "chosen on it." + rate + ceiling + " The previous defaults were fixed on the development "
         "cells before any held-out batch was named. No other row chose anything on these "
         "cells: they were run to compare."
     )

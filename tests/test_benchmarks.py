@@ -134,6 +134,7 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
         Q.DEFAULT_METHOD: {names[5][0]: 0.4},
         Q.PREVIOUS_METHOD: {},
         "default": {names[0][0]: 0.7},
+        Q.REPLICATION_METHOD: {names[5][1]: 0.3},
     }
     held = pd.DataFrame(
         [
@@ -153,6 +154,11 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
     interval = Q.binomtest(n6 - 1, n6).proportion_ci(method="exact")
     assert f"within 5% in {n6 - 1}/{n6} cells (worst regret 0.4)" in text
     assert f"interval is {interval.low:.2f}-{interval.high:.2f}" in text
+    # the second sweep's agreement with the truth: over every held-out cell and the sixth
+    assert (
+        f"within 5% in {len(flat) - 1} of the {len(flat)} held-out cells it has run on, "
+        f"{n6 - 1} of the sixth batch's {n6} (worst regret 0.3)" in text
+    )
     # without rows for the sixth batch there is no rate to give
     assert "Clopper" not in Q.held_out_note(held[~held["cell"].isin(names[5])])
 
