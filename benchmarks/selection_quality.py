@@ -440,16 +440,20 @@ def held_out_note(held: pd.DataFrame) -> str:
     )
 
 
-def fifth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> str:
+def fifth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
     """``M.FIFTH_RULE`` applied to the fifth batch: the known slope against the shrunk one;
-    the same two on the cells seen before it and on the sixth (unseen) batch."""
+    the same two on the cells seen before it and on the sixth (unseen) batch.
+
+    The section's lines, its table a DataFrame (``document`` renders it; tabulate is not a
+    test dependency); empty without the fifth batch's rows.
+    """
     if held is None:
-        return ""
+        return []
     names = (KNOWN_METHOD, M.SHRUNK_NAME)
     fifth = in_cells(held, C.HELD_OUT_FIFTH)
     counts = {name: seed_counts(fifth, name) for name in names}
     if any(value is None for value in counts.values()):
-        return ""
+        return []
     earlier_cells = C.HELD_OUT_FIRST + C.HELD_OUT_SECOND + C.HELD_OUT_THIRD + C.HELD_OUT_FOURTH
     earlier = pd.concat([dev, in_cells(held, earlier_cells)])
     before = {name: seed_counts(earlier, name) for name in names}
@@ -458,42 +462,40 @@ def fifth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> str:
     chosen = shrunk["total"] >= known["total"] and shrunk["worst regret"] < known["worst regret"]
     same, runs = _same_picks(pd.concat([dev, held]), DEFAULT_METHOD, M.SHRUNK_NAME)
     table = pd.DataFrame(counts).T.drop(columns="median cost")
-    return "\n".join(
-        [
-            "## The fifth batch: how far the slope is known (`fitted_slope_weight`)",
-            "",
-            "After the fourth batch, the defaults' rounds were kept "
-            f"(`{KNOWN_METHOD}`, seeds 0, 1 and 2 on every cell) so that other estimators can "
-            "be replayed on the same training. One was written down on the 31 cells seen so "
-            f"far: the slope moved {M.SHRINK_WEIGHT:g} of the way from -0.7 to the rounds' own "
-            "least-squares slope (a shrinkage estimate; on those cells "
-            + _pair(before)
-            + "). The fifth batch "
-            f"({', '.join(c.name for c in C.HELD_OUT_FIFTH)}) was named, and the rule "
-            f"that decides on it fixed ({M.FIFTH_RULE}), before any of its runs.",
-            "",
-            table.to_markdown(floatfmt=".3g"),
-            "",
-            "Decision: "
-            + (
-                f"the shrunk slope is chosen; `recommend_lr(fitted_slope_weight="
-                f"{M.SHRINK_WEIGHT:g})` is the default now; `{DEFAULT_METHOD}`, run with "
-                f"it, repeats the replayed picks in {same} of {runs} runs (cells × seeds)."
-                if chosen
-                else "the known slope stays."
-            ),
-            "",
-            (
-                "On the sixth batch, named after this decision and before its runs: "
-                + _pair(after)
-                + ". The decision is not revisited on it: that would make the sixth batch "
-                "a batch that chose."
-                if all(value is not None for value in after.values())
-                else ""
-            ),
-            "",
-        ]
-    )
+    return [
+        "## The fifth batch: how far the slope is known (`fitted_slope_weight`)",
+        "",
+        "After the fourth batch, the defaults' rounds were kept "
+        f"(`{KNOWN_METHOD}`, seeds 0, 1 and 2 on every cell) so that other estimators can "
+        "be replayed on the same training. One was written down on the 31 cells seen so "
+        f"far: the slope moved {M.SHRINK_WEIGHT:g} of the way from -0.7 to the rounds' own "
+        "least-squares slope (a shrinkage estimate; on those cells "
+        + _pair(before)
+        + "). The fifth batch "
+        f"({', '.join(c.name for c in C.HELD_OUT_FIFTH)}) was named, and the rule "
+        f"that decides on it fixed ({M.FIFTH_RULE}), before any of its runs.",
+        "",
+        table,
+        "",
+        "Decision: "
+        + (
+            f"the shrunk slope is chosen; `recommend_lr(fitted_slope_weight="
+            f"{M.SHRINK_WEIGHT:g})` is the default now; `{DEFAULT_METHOD}`, run with "
+            f"it, repeats the replayed picks in {same} of {runs} runs (cells × seeds)."
+            if chosen
+            else "the known slope stays."
+        ),
+        "",
+        (
+            "On the sixth batch, named after this decision and before its runs: "
+            + _pair(after)
+            + ". The decision is not revisited on it: that would make the sixth batch "
+            "a batch that chose."
+            if all(value is not None for value in after.values())
+            else ""
+        ),
+        "",
+    ]
 
 
 def _same_picks(rows: pd.DataFrame, first: str, second: str) -> tuple[int, int]:
@@ -729,7 +731,10 @@ def document(held_out_too: bool) -> str:
     else:
         parts += ["## Held-out cells", "", "Not evaluated yet (`methods --held-out`).", ""]
     parts.append(slope_section(dev, held, loop))
-    parts.append(fifth_section(dev, held))
+    parts += [
+        part.to_markdown(floatfmt=".3g") if isinstance(part, pd.DataFrame) else part
+        for part in fifth_section(dev, held)
+    ]
     if other is not None:
         parts.append(sensitivity_section(other, loop, held_out_too))
         parts.append(pooled_section(T.pooled_truth(loop, other), loop, held_out_too))

@@ -253,7 +253,10 @@ def test_the_fifth_batch_section_applies_its_rule_to_the_rows(monkeypatch):
         C.HELD_OUT_FIFTH, {(Q.KNOWN_METHOD, 0, first): 2.0, (M.SHRUNK_NAME, 1, first): 0.5}
     )
     dev = rows(C.DEVELOPMENT, {})
-    text = Q.fifth_section(dev, held)
+    parts = Q.fifth_section(dev, held)
+    table = next(part for part in parts if isinstance(part, pd.DataFrame))
+    assert table.loc[M.SHRUNK_NAME, "total"] == table.loc[Q.KNOWN_METHOD, "total"] == 29
+    text = "\n".join(part for part in parts if isinstance(part, str))
     assert "Decision: the shrunk slope is chosen" in text
     n = len(Q.SEEDS) * (len(C.DEVELOPMENT) + len(C.HELD_OUT_FIFTH))
     assert f"repeats the replayed picks in {n} of {n} runs" in text
@@ -263,7 +266,8 @@ def test_the_fifth_batch_section_applies_its_rule_to_the_rows(monkeypatch):
         {(Q.KNOWN_METHOD, 0, first): 2.0, (M.SHRUNK_NAME, 1, first): 0.5,
          (M.SHRUNK_NAME, 2, first): 0.1},
     )  # fmt: skip
-    assert "Decision: the known slope stays." in Q.fifth_section(dev, held)
+    text = "\n".join(part for part in Q.fifth_section(dev, held) if isinstance(part, str))
+    assert "Decision: the known slope stays." in text
     # no sixth-batch rows: nothing said about it; no fifth-batch rows: no section
-    assert "sixth batch" not in Q.fifth_section(dev, held)
-    assert Q.fifth_section(dev, held[~held["cell"].isin({first})].iloc[:0]) == ""
+    assert "sixth batch" not in text
+    assert Q.fifth_section(dev, held.iloc[:0]) == []
