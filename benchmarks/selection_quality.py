@@ -456,6 +456,7 @@ def fifth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
         return []
     earlier_cells = C.HELD_OUT_FIRST + C.HELD_OUT_SECOND + C.HELD_OUT_THIRD + C.HELD_OUT_FOURTH
     earlier = pd.concat([dev, in_cells(held, earlier_cells)])
+    n_earlier = earlier["cell"].nunique()
     before = {name: seed_counts(earlier, name) for name in names}
     after = {name: seed_counts(in_cells(held, C.HELD_OUT_SIXTH), name) for name in names}
     known, shrunk = counts[KNOWN_METHOD], counts[M.SHRUNK_NAME]
@@ -467,8 +468,8 @@ def fifth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
         "",
         "After the fourth batch, the defaults' rounds were kept "
         f"(`{KNOWN_METHOD}`, seeds 0, 1 and 2 on every cell) so that other estimators can "
-        "be replayed on the same training. One was written down on the 31 cells seen so "
-        f"far: the slope moved {M.SHRINK_WEIGHT:g} of the way from -0.7 to the rounds' own "
+        f"be replayed on the same training. One was written down on the {n_earlier} cells "
+        f"seen so far: the slope moved {M.SHRINK_WEIGHT:g} of the way from -0.7 to the rounds' own "
         "least-squares slope (a shrinkage estimate; on those cells "
         + _pair(before)
         + "). The fifth batch "
@@ -875,8 +876,9 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--cells",
         default=None,
-        help="sensitivity-truth, methods: comma-separated cells, or held-out batches by "
-        "their names (first, ..., fifth); default all (methods: of --held-out or not)",
+        help="sensitivity-truth, methods: comma-separated cells, `development` or held-out "
+        f"batches by name ({', '.join(label for label, _ in BATCHES)}); default all "
+        "(methods: those of --held-out or not)",
     )
     parser.add_argument(
         "--out", type=Path, default=None, help="sensitivity-truth: the CSV to append to"

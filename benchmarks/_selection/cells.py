@@ -87,8 +87,8 @@ HELD_OUT_THIRD = _held_out(
     "regression/nadam",
     "friedman3/adamax",
 )
-#: Named after the third batch chose the current defaults and before any of their own
-#: runs: the one batch on which nothing about the current defaults was estimated or chosen.
+#: Named after the third batch chose the defaults of that time (the slope taken as exact)
+#: and before any of their own runs: the batch on which nothing about those was chosen.
 HELD_OUT_FOURTH = _held_out(
     "sparse/adam",
     "swiss_roll/sgd",

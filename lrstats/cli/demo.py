@@ -112,8 +112,7 @@ def run(args: argparse.Namespace) -> int:
             f"{recommendation.lr:.4g}, {100 * (1 - recommendation.alpha):g}% interval "
             f"[{recommendation.ci_low:.4g}, {recommendation.ci_high:.4g}]\n"
             f"  (recommend_lr: successive halving over epochs on copies of the model, "
-            f"{recommendation.replicates} replicate{'s' if recommendation.replicates > 1 else ''}, "
-            f"{recommendation.rounds} rounds, "
+            f"{recommendation.replicates} replicate(s), {recommendation.rounds} rounds, "
             f"{recommendation.steps_spent} member-steps, {seconds:.1f} s; the rules above "
             "answer 'which lr gains most in one step', this one 'which lr trains well')"
         )

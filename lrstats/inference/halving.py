@@ -439,25 +439,26 @@ def _line(
     nonincreasing: bool,
     slope: float | None = None,
     fitted_slope_weight: float = 0.0,
-) -> tuple[float, float, bool]:
-    """Least-squares ``(slope, intercept, slope_fitted)``; slope <= 0 if ``nonincreasing``.
+) -> tuple[float, float, np.ndarray | None]:
+    """``(slope, intercept, least_squares)`` of the line through the rounds.
 
-    The constrained fit: the unconstrained line if its slope is <= 0, else the horizontal
-    line through the mean (the least-squares line with slope 0). With a given ``slope``,
-    only the intercept is fitted, ``mean(y - slope * x)``, after moving the slope
+    The least-squares line, or with ``nonincreasing`` and a rising fit the horizontal line
+    through the mean (the least-squares line with slope 0). With a given ``slope``, only
+    the intercept is fitted, ``mean(y - slope * x)``, after moving the slope
     ``fitted_slope_weight`` of the way to the least-squares slope (when the points have
-    two distinct ``x``). ``slope_fitted`` says whether the least-squares slope entered.
+    two distinct ``x``). ``least_squares`` is ``np.polyfit(x, y, 1)`` when the
+    least-squares slope entered the line, else None.
     """
     if slope is not None:
+        least_squares = None
         if fitted_slope_weight > 0 and x.size >= 2 and np.ptp(x) > 0:
-            fitted = float(np.polyfit(x, y, 1)[0])
-            slope = slope + fitted_slope_weight * (fitted - slope)
-            return float(slope), float(np.mean(y - slope * x)), True
-        return float(slope), float(np.mean(y - slope * x)), False
-    fitted, intercept = np.polyfit(x, y, 1)
-    if nonincreasing and fitted > 0:
-        return 0.0, float(y.mean()), False
-    return float(fitted), float(intercept), True
+            least_squares = np.polyfit(x, y, 1)
+            slope = slope + fitted_slope_weight * (float(least_squares[0]) - slope)
+        return float(slope), float(np.mean(y - slope * x)), least_squares
+    least_squares = np.polyfit(x, y, 1)
+    if nonincreasing and least_squares[0] > 0:
+        return 0.0, float(y.mean()), None
+    return float(least_squares[0]), float(least_squares[1]), least_squares
 
 
 def _check_slope(slope: Any, fitted_slope_weight: Any) -> tuple[float | None, float]:
@@ -567,14 +568,13 @@ def extrapolation_interval(
     # a fitted line needs three rounds at two horizons; a known slope, two rounds
     if n < 2 or ((slope is None or weight > 0) and (n < 3 or distinct < 2)):
         return (math.nan, math.nan)
-    used, intercept, slope_fitted = _line(x, y, nonincreasing, slope, weight)
+    used, intercept, least_squares = _line(x, y, nonincreasing, slope, weight)
     x0 = math.log10(target_steps)
     fitted = intercept + used * x0
-    if not slope_fitted:  # one parameter, the level: n - 1 degrees of freedom
+    if least_squares is None:  # one parameter, the level: n - 1 degrees of freedom
         residual = y - (intercept + used * x)
         df, spread = n - 1, 1 / n
     else:  # the least-squares residuals: n - 2 degrees of freedom
-        least_squares = np.polyfit(x, y, 1)
         residual = y - np.polyval(least_squares, x)
         w = 1.0 if slope is None else weight
         sxx = float(((x - x.mean()) ** 2).sum())

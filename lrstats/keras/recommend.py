@@ -437,17 +437,15 @@ def recommend_lr(
         kept = grid[result.survivors] if result.survivors.size else grid[[result.best]]
         ci_low, ci_high = float(kept.min()), float(kept.max())
         if epochs is not None:
-            target = extrapolate_optimum(
-                optima, epochs * steps_per_epoch, nonincreasing=nonincreasing,
-                slope=horizon_slope, fitted_slope_weight=slope_weight,
-            )  # fmt: skip
+            # the same line for the point and its interval
+            line = {"nonincreasing": nonincreasing, "slope": horizon_slope,
+                    "fitted_slope_weight": slope_weight}  # fmt: skip
+            target = extrapolate_optimum(optima, epochs * steps_per_epoch, **line)
             if math.isfinite(target):
                 lr = float(grid[np.argmin(np.abs(np.log10(grid) - target))])
                 low, high = extrapolation_interval(
-                    optima, epochs * steps_per_epoch, level=1 - alpha,
-                    nonincreasing=nonincreasing, slope=horizon_slope,
-                    fitted_slope_weight=slope_weight,
-                )  # fmt: skip
+                    optima, epochs * steps_per_epoch, level=1 - alpha, **line
+                )
                 if math.isfinite(low):
                     ci_low, ci_high = float(10.0**low), float(10.0**high)
                 ci_low, ci_high = min(ci_low, 10.0**target), max(ci_high, 10.0**target)
