@@ -271,3 +271,60 @@ def test_the_fifth_batch_section_applies_its_rule_to_the_rows(monkeypatch):
     # no sixth-batch rows: nothing said about it; no fifth-batch rows: no section
     assert "sixth batch" not in text
     assert Q.fifth_section(dev, held.iloc[:0]) == []
+
+
+def test_precision_table_counts_narrow_optima_and_the_defaults_scatter(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import selection_quality as Q
+    from _selection import cells as C
+
+    grid = np.array(C.GRID)
+    best_index = 6
+    dev = [cell.name for cell in C.DEVELOPMENT]
+    late = [cell.name for cell in C.HELD_OUT_THIRD + C.HELD_OUT_FOURTH]
+    early = [cell.name for cell in C.HELD_OUT_FIRST]
+    # development cells: the best and both neighbours within 5%; later cells: only the best
+    final = pd.DataFrame(
+        [
+            {"cell": cell, "lr": lr,
+             "val_loss": 1.0 + (0.0 if i == best_index else
+                                0.03 if cell in dev and abs(i - best_index) == 1 else 0.5)}
+            for cell in dev + early + late
+            for i, lr in enumerate(grid)
+        ]
+    )  # fmt: skip
+    # raw picks off the best lr by a known log10 error: seed s misses by (s - 1) * 0.3
+    rows = []
+    for cell in dev + early + late:
+        for seed in Q.SEEDS:
+            error = (seed - 1) * 0.3 if cell in late else 0.0
+            raw = grid[best_index] * 10.0**error
+            # the interval around the raw pick: +-0.1 decades for seed 0, +-0.5 for seed 1,
+            # NaN for seed 2 (too few rounds)
+            half = {0: 0.1, 1: 0.5, 2: np.nan}[seed]
+            low, high = raw / 10**half, raw * 10**half
+            rows.append({"method": Q.M.seed_name(Q.DEFAULT_METHOD, seed), "cell": cell,
+                         "raw_pick": raw, "pick": Q.M.nearest_grid(raw),
+                         "ci_low": low, "ci_high": high})  # fmt: skip
+        rows.append({"method": Q.REPLICATION_METHOD, "cell": cell, "raw_pick": grid[5],
+                     "pick": grid[5]})  # fmt: skip
+    scored = Q.with_regret(pd.DataFrame(rows), final)
+    table = Q.precision_table(scored, final)
+    assert list(table.index) == [label for label, _ in Q.PRECISION_GROUPS]
+    assert table.loc["development", "lrs within 5% (mean)"] == 3
+    assert table.loc["development", "cells with one"] == 0
+    later = table.loc["held-out, batches 3-6"]
+    assert later["n"] == len(late) and later["cells with one"] == len(late)
+    errors = np.tile([-0.3, 0.0, 0.3], len(late))
+    assert later["error mean"] == pytest.approx(0.0, abs=1e-12)
+    assert later["error sd"] == pytest.approx(np.std(errors, ddof=1))
+    # -0.3 and +0.3 decades round to the neighbours: within one grid step, not within 5%
+    assert later["runs within one grid step"] == f"{3 * len(late)}/{3 * len(late)}"
+    assert later["runs within 5%"] == f"{len(late)}/{3 * len(late)}"
+    # seed 0's interval (+-0.1) misses the best 0.3 decades away, seed 1's holds it
+    assert later["best lr in the 95% interval"] == f"{len(late)}/{2 * len(late)}"
+    n_dev = 2 * len(dev)
+    assert table.loc["development", "best lr in the 95% interval"] == f"{n_dev}/{n_dev}"
+    # the second sweep picks a neighbour: within 5% only where neighbours are
+    assert table.loc["development", "second sweep within 5%"] == f"{len(dev)}/{len(dev)}"
+    assert later["second sweep within 5%"] == f"0/{len(late)}"
