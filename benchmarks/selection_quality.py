@@ -285,6 +285,7 @@ BATCHES = (
     ("fourth", C.HELD_OUT_FOURTH),
     ("fifth", C.HELD_OUT_FIFTH),
     ("sixth", C.HELD_OUT_SIXTH),
+    ("seventh", C.HELD_OUT_SEVENTH),
 )
 
 INTRO = """# Selection quality: does the chosen lr train well?

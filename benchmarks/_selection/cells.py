@@ -7,12 +7,13 @@ here is tuned to a cell: one architecture (an MLP 64-64, ReLU), one batch size, 
 number of epochs and one grid serve every cell.
 
 The held-out cells (``HELD_OUT``) use other datasets and other optimizers; the benchmark
-evaluates methods on them only with ``--held-out``. They came in six batches, each named
+evaluates methods on them only with ``--held-out``. They came in seven batches, each named
 before any of its runs: ``HELD_OUT_FIRST`` with the first defaults of ``recommend_lr``
 (chosen on the development cells, ``DEVELOPMENT``), ``HELD_OUT_SECOND`` a later stop,
 ``HELD_OUT_THIRD`` to choose between the ``horizon_slope`` variants, ``HELD_OUT_FOURTH``
-after that choice, ``HELD_OUT_FIFTH`` to judge ``fitted_slope_weight`` and
-``HELD_OUT_SIXTH`` after that (the comments at each say what it was used for). The later
+after that choice, ``HELD_OUT_FIFTH`` to judge ``fitted_slope_weight``, and
+``HELD_OUT_SIXTH`` and ``HELD_OUT_SEVENTH`` after that (the comments at each say what it
+was used for). The later
 batches add scikit-learn's seeded generators (a literal ``random_state``), more statsmodels
 datasets, two of scikit-learn's sample images and optimizers the development cells never
 used (AdamW, Nadam, Adamax, Lion, Adagrad, Lamb).
@@ -129,9 +130,25 @@ HELD_OUT_SIXTH = _held_out(
     "blobs_wide/adamw",
     "circles_tight/sgd",
 )
+#: Named on 2026-12-01 before any of their runs, with nothing to choose: no default of
+#: ``recommend_lr`` was estimated or chosen on it or on the sixth batch, so the two together
+#: measure the current defaults on 20 unseen cells. scikit-learn's generators with settings
+#: no earlier cell used.
+HELD_OUT_SEVENTH = _held_out(
+    "friedman3_noisy/sgd",
+    "classification_hard/adam",
+    "regression_sparse/rmsprop",
+    "s_curve_noisy/adamw",
+    "circles_loose/nadam",
+    "blobs_tight/adamax",
+    "quantiles4/lion",
+    "friedman2_quiet/lamb",
+    "low_rank_wide/adagrad",
+    "moons_noisy/sgd",
+)
 HELD_OUT = (
     HELD_OUT_FIRST + HELD_OUT_SECOND + HELD_OUT_THIRD + HELD_OUT_FOURTH + HELD_OUT_FIFTH
-    + HELD_OUT_SIXTH
+    + HELD_OUT_SIXTH + HELD_OUT_SEVENTH
 )  # fmt: skip
 ALL_CELLS = DEVELOPMENT + HELD_OUT
 #: Keras' own default lr of each optimizer (SGD's is 0.01), what a user starts from.
@@ -227,6 +244,9 @@ GENERATED = (
     "multilabel", "low_rank", "classification10", "gaussian_blobs",
     "friedman1_wide", "imbalanced", "moons_clean", "quantiles_binary", "swiss_hole",
     "regression_bias", "classification3", "blobs_wide", "circles_tight",
+    "friedman3_noisy", "classification_hard", "regression_sparse", "s_curve_noisy",
+    "circles_loose", "blobs_tight", "quantiles4", "friedman2_quiet", "low_rank_wide",
+    "moons_noisy",
 )  # fmt: skip
 #: statsmodels tables as one-feature regressions on the log of the feature: (feature,
 #: target, the target's transform).
@@ -374,6 +394,46 @@ def _generated(name: str) -> tuple[np.ndarray, np.ndarray, str, str]:
         return x, y, "tabular", "multiclass"
     if name == "circles_tight":  # binary, two close concentric circles, noise 0.05
         x, y = datasets.make_circles(n, noise=0.05, factor=0.8, random_state=seed)
+        return x, y, "tabular", "binary"
+    if name == "friedman3_noisy":  # regression, 4 features (an arctan), noise sd 0.5
+        x, y = datasets.make_friedman3(n, noise=0.5, random_state=seed)
+        return x, y, "tabular", "regression"
+    if name == "classification_hard":  # binary, 25 features (3 informative), 20% flipped
+        x, y = datasets.make_classification(
+            n, n_features=25, n_informative=3, n_redundant=2, class_sep=0.3, flip_y=0.2,
+            random_state=seed,
+        )  # fmt: skip
+        return x, y, "tabular", "binary"
+    if name == "regression_sparse":  # linear, 100 features (5 informative), noise sd 5
+        x, y = datasets.make_regression(
+            n, n_features=100, n_informative=5, noise=5.0, random_state=seed
+        )
+        return x, y, "tabular", "regression"
+    if name == "s_curve_noisy":  # regression: the position along the S, noise sd 0.5
+        x, y = datasets.make_s_curve(n, noise=0.5, random_state=seed)
+        return x, y, "tabular", "regression"
+    if name == "circles_loose":  # binary, two far concentric circles, noise 0.3
+        x, y = datasets.make_circles(n, noise=0.3, factor=0.3, random_state=seed)
+        return x, y, "tabular", "binary"
+    if name == "blobs_tight":  # 4 well-separated clusters in 3 dimensions
+        x, y = datasets.make_blobs(n, n_features=3, centers=4, cluster_std=1.0, random_state=seed)
+        return x, y, "tabular", "multiclass"
+    if name == "quantiles4":  # 4 classes by nested Gaussian shells, 4 features
+        x, y = datasets.make_gaussian_quantiles(
+            n_samples=n, n_features=4, n_classes=4, random_state=seed
+        )
+        return x, y, "tabular", "multiclass"
+    if name == "friedman2_quiet":  # regression, 4 features, no noise
+        x, y = datasets.make_friedman2(n, noise=0.0, random_state=seed)
+        return x, y, "tabular", "regression"
+    if name == "low_rank_wide":  # linear, 80 features of effective rank 10, noise sd 5
+        x, y = datasets.make_regression(
+            n, n_features=80, n_informative=40, effective_rank=10, tail_strength=0.5,
+            noise=5.0, random_state=seed,
+        )  # fmt: skip
+        return x, y, "tabular", "regression"
+    if name == "moons_noisy":  # binary, two half circles, noise sd 0.5
+        x, y = datasets.make_moons(n, noise=0.5, random_state=seed)
         return x, y, "tabular", "binary"
     if name == "regression":  # linear, 20 features (10 informative), noise sd 10
         x, y = datasets.make_regression(
