@@ -49,6 +49,7 @@ from lrstats.inference._results import (
 from lrstats.inference.analysis import DEFAULT_RULES, DEFAULT_SHAPES, Analysis, analyse
 from lrstats.inference.compare import compare_to_best
 from lrstats.inference.diagnostics import Diagnosis, diagnose
+from lrstats.inference.halving import GridEdgeWarning
 from lrstats.inference.levels import compare_levels
 from lrstats.inference.range_test import RangeTestResult, analyse_range_test
 from lrstats.inference.select import RULES, NoSelectionWarning, select_all, select_lr
@@ -68,6 +69,7 @@ __all__ = [
     "Comparison",
     "Diagnosis",
     "DegenerateDataWarning",
+    "GridEdgeWarning",
     "IncompleteGridWarning",
     "LevelComparison",
     "NoSelectionWarning",

@@ -29,11 +29,13 @@ import pandas as pd
 from scipy import stats
 
 from lrstats._validation import check_int, check_real
+from lrstats.inference._bootstrap import warn_degenerate
 from lrstats.inference._results import _ResultMixin
 from lrstats.inference.compare import holm
 
 __all__ = [
     "EliminationRound",
+    "GridEdgeWarning",
     "HalvingResult",
     "Recommendation",
     "extrapolate_optimum",
@@ -41,6 +43,7 @@ __all__ = [
     "halving_cost",
     "paired_elimination",
     "round_optima",
+    "rounds_at_grid_edge",
     "successive_halving",
 ]
 
@@ -319,9 +322,13 @@ class Recommendation(_ResultMixin):
         for the best lr at that horizon, given as its range; with one replicate, the last
         round's survivors). With extrapolation (``epochs`` given): the ``1 - alpha``
         interval of the extrapolated optimum (:func:`extrapolation_interval`) when at
-        least three rounds ran, else the last round's range widened to contain the
-        extrapolated optimum. ``lr`` is the grid lr nearest the extrapolated optimum, so
-        it may sit just outside a narrow interval.
+        least three rounds ran and their optima scatter about the line, else the last
+        round's range widened to contain the extrapolated optimum. ``lr`` is the grid lr
+        nearest the extrapolated optimum, so it may sit just outside a narrow interval.
+        The interval is for the line's level at the planned length under the line's
+        model, not for the lr that trains best: on the selection benchmark's later
+        held-out cells it held the best grid lr in about two runs of three (see
+        docs/selection_quality.md, "How precise a pick must be").
     evidence : pandas.DataFrame
         One row per (round, lr, replicate): ``round, steps, lr, replicate, loss`` and the
         round's ``mean, pvalue, pvalue_holm, kept`` of that lr.
@@ -390,6 +397,23 @@ def halving_cost(n_lrs: int, keep_fraction: float = 0.5) -> int:
         if nxt <= 1 or nxt >= n:
             return cost
         n, i = nxt, i + 1
+
+
+class GridEdgeWarning(UserWarning):
+    """A round's best lr is the grid's smallest or largest: its optimum may lie outside."""
+
+
+def rounds_at_grid_edge(optima: pd.DataFrame, lrs: np.ndarray) -> list[int]:
+    """The rounds of ``optima`` (:func:`round_optima`) whose optimum is an end of ``lrs``.
+
+    Such a round's optimum is censored: the loss was still falling at the grid's end, so
+    the best lr of that horizon may lie beyond it, and a line through the optima is
+    bounded by the grid there.
+    """
+    grid = np.log10(np.asarray(lrs, dtype=np.float64))
+    ends = (grid.min(), grid.max())
+    at_end = np.isclose(optima["log10_lr"].to_numpy(dtype=np.float64)[:, None], ends).any(axis=1)
+    return [int(r) for r in optima["round"].to_numpy()[at_end]]
 
 
 def round_optima(evidence: pd.DataFrame, lrs: np.ndarray) -> pd.DataFrame:
@@ -556,7 +580,9 @@ def extrapolation_interval(
     -----
     The round optima come from nested horizons of the same members, so they are not
     independent; the interval states the uncertainty of the line through them, not of the
-    trained optimum. With collinear optima it has zero width.
+    trained optimum. Optima that lie exactly on the line (grid-quantized optima, all at one
+    lr, say) have no scatter to measure it by: the interval is then ``(nan, nan)`` with a
+    :class:`~lrstats.inference.DegenerateDataWarning`, not a zero-width one.
     """
     level = check_real(level, "level", low=0.0, high=1.0, low_inclusive=False,
                        high_inclusive=False)  # fmt: skip
@@ -580,5 +606,12 @@ def extrapolation_interval(
         sxx = float(((x - x.mean()) ** 2).sum())
         df, spread = n - 2, 1 / n + w**2 * (x0 - x.mean()) ** 2 / sxx
     s = math.sqrt(float(residual @ residual) / df)
+    if not s > 1e-12 * max(1.0, float(np.abs(y).max())):
+        warn_degenerate(
+            f"The {n} round optima lie exactly on the extrapolation line (log10 lr "
+            f"{np.round(y, 3).tolist()}): no scatter to measure its uncertainty by, so the "
+            "interval is NaN."
+        )
+        return (math.nan, math.nan)
     half = stats.t.ppf((1 + level) / 2, df) * s * math.sqrt(spread)
     return (float(fitted - half), float(fitted + half))

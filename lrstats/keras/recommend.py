@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+import warnings
 from typing import Any
 
 import keras
@@ -31,12 +32,15 @@ import tensorflow as tf
 from lrstats._progress import progress_bar
 from lrstats._streams import check_seed, seed_sequence
 from lrstats._validation import check_int, check_lrs, check_real
+from lrstats.inference._bootstrap import DegenerateDataWarning
 from lrstats.inference.halving import (
+    GridEdgeWarning,
     Recommendation,
     extrapolate_optimum,
     extrapolation_interval,
     halving_cost,
     round_optima,
+    rounds_at_grid_edge,
     successive_halving,
 )
 from lrstats.keras._data import DataPool, epoch_orders, prepare_data, take
@@ -313,6 +317,17 @@ def recommend_lr(
         (see :class:`~lrstats.inference.halving.Recommendation`), ``.evidence`` (one row
         per round, lr and replicate); ``.plot()`` draws it.
 
+    Warns
+    -----
+    GridEdgeWarning
+        When a round's best lr is the smallest or largest of ``lrs`` (its rounds are in
+        ``params["rounds_at_grid_edge"]``): the loss was still falling at the grid's end,
+        so the optimum may lie outside it.
+    DegenerateDataWarning
+        When the round optima lie exactly on the extrapolation line (all at one grid lr,
+        say): their scatter gives no interval, so ``ci_low``/``ci_high`` are the last
+        round's range, widened to contain the extrapolated optimum.
+
     Notes
     -----
     The defaults are measured in ``benchmarks/selection_quality.py``
@@ -429,6 +444,16 @@ def recommend_lr(
     evidence.insert(2, "lr", grid[evidence["lr_index"].to_numpy()])
     evidence = evidence.drop(columns="lr_index")
     optima = round_optima(result.evidence, grid)
+    at_edge = rounds_at_grid_edge(optima, grid)
+    if at_edge:
+        warnings.warn(
+            f"The best lr of round(s) {at_edge} is an end of `lrs` ({grid[0]:.3g} .. "
+            f"{grid[-1]:.3g}): the loss was still falling there, so the optimum may lie "
+            "outside the grid and the recommendation is bounded by it. Extend `lrs` past "
+            "that end.",
+            GridEdgeWarning,
+            stacklevel=2,
+        )
     target = math.nan
     if result.best < 0:
         lr = ci_low = ci_high = math.nan
@@ -443,9 +468,19 @@ def recommend_lr(
             target = extrapolate_optimum(optima, epochs * steps_per_epoch, **line)
             if math.isfinite(target):
                 lr = float(grid[np.argmin(np.abs(np.log10(grid) - target))])
-                low, high = extrapolation_interval(
-                    optima, epochs * steps_per_epoch, level=1 - alpha, **line
-                )
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", DegenerateDataWarning)
+                    low, high = extrapolation_interval(
+                        optima, epochs * steps_per_epoch, level=1 - alpha, **line
+                    )
+                if any(issubclass(w.category, DegenerateDataWarning) for w in caught):
+                    warnings.warn(
+                        "The round optima lie exactly on the extrapolation line, so their "
+                        "scatter gives no interval: `ci_low`/`ci_high` are the last round's "
+                        "range, widened to contain the extrapolated optimum.",
+                        DegenerateDataWarning,
+                        stacklevel=2,
+                    )
                 if math.isfinite(low):
                     ci_low, ci_high = float(10.0**low), float(10.0**high)
                 ci_low, ci_high = min(ci_low, 10.0**target), max(ci_high, 10.0**target)
@@ -474,6 +509,7 @@ def recommend_lr(
             "horizon_slope": horizon_slope,
             "fitted_slope_weight": slope_weight,
             "round_optima": optima.to_dict("list"),
+            "rounds_at_grid_edge": at_edge,
             "extrapolated_log10_lr": target,
             "seed": entropy,
             "n_train": train.n_rows,

@@ -10,12 +10,14 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from lrstats.inference import DegenerateDataWarning
 from lrstats.inference.halving import (
     extrapolate_optimum,
     extrapolation_interval,
     halving_cost,
     paired_elimination,
     round_optima,
+    rounds_at_grid_edge,
     successive_halving,
 )
 
@@ -312,6 +314,36 @@ def test_a_known_slope_is_validated(slope, error):
         extrapolate_optimum(OPTIMA, 400, slope=slope)
     with pytest.raises(error, match="`slope`"):
         extrapolation_interval(OPTIMA, 400, slope=slope)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [{}, {"slope": -0.7, "fitted_slope_weight": 0.5}, {"slope": -0.5}],
+    ids=["least squares", "shrunk", "known"],
+)
+def test_optima_exactly_on_the_line_give_no_interval(line):
+    steps = np.array([100, 200, 400, 800])
+    # all at one grid lr (the fitted lines' case) or exactly on the known slope's line
+    log10_lr = np.full(4, -2.0) if line.get("slope") != -0.5 else -2.0 - 0.5 * np.log10(steps)
+    optima = pd.DataFrame({"round": range(4), "steps": steps, "log10_lr": log10_lr})
+    with pytest.warns(DegenerateDataWarning, match="lie exactly on the extrapolation line"):
+        low, high = extrapolation_interval(optima, 4000, **line)
+    assert math.isnan(low) and math.isnan(high)
+    # the point is still there; with scatter, so is the interval
+    assert math.isfinite(extrapolate_optimum(optima, 4000, **line))
+    scattered = optima.assign(log10_lr=log10_lr + np.array([0.1, -0.1, 0.05, 0.0]))
+    assert np.isfinite(extrapolation_interval(scattered, 4000, **line)).all()
+
+
+def test_rounds_at_grid_edge_are_the_rounds_whose_optimum_is_an_end_of_the_grid():
+    lrs = np.array([1e-4, 1e-3, 1e-2, 1e-1])
+    optima = pd.DataFrame(
+        {"round": [0, 1, 2, 3], "steps": [10, 20, 40, 80],
+         "log10_lr": [-1.0, -1.5, -2.0, -4.0]}
+    )  # fmt: skip
+    assert rounds_at_grid_edge(optima, lrs) == [0, 3]
+    assert rounds_at_grid_edge(optima.iloc[1:3], lrs) == []
+    assert rounds_at_grid_edge(optima.iloc[:0], lrs) == []
 
 
 def test_extrapolation_interval_validates_level():

@@ -266,3 +266,53 @@ def test_defaults_are_the_benchmarked_schedule(warm, regression_data):
     assert params["fitted_slope_weight"] == 0.5
     assert result.steps_spent <= 3 * len(LRS) * params["steps_per_epoch"]
     assert result.evidence["pvalue"].isna().all()  # one replicate: no test
+
+
+def test_optima_at_the_grid_end_warn_and_collinear_optima_give_the_rounds_range(
+    make_model, regression_data
+):
+    import warnings
+
+    from lrstats.inference import DegenerateDataWarning, GridEdgeWarning
+
+    x, y = regression_data
+    # a fresh model and lrs far below its optimum: every round's best is the largest, 1e-3
+    # (5 -> 3 -> 2 -> 1 lrs)
+    model = make_model(optimizer="momentum")
+    grid = np.geomspace(1e-5, 1e-3, 5)
+    before = _bits(model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = recommend_lr(
+            model, x, y, lrs=grid, seed=0, replicates=1, initial_epochs=1.0, budget=3.0,
+            epochs=10, progress=False,
+        )  # fmt: skip
+    assert _bits(model) == before
+    edge = [w for w in caught if issubclass(w.category, GridEdgeWarning)]
+    assert len(edge) == 1 and "1e-05 .. 0.001" in str(edge[0].message)
+    assert edge[0].filename == __file__  # points at the caller
+    optima = result.params["round_optima"]
+    assert len(optima["round"]) >= 3 and result.params["rounds_at_grid_edge"] == optima["round"]
+    # three optima at one lr: no scatter, so no line interval; the last round's range
+    # (the survivors), widened to the extrapolated optimum, is the interval instead
+    assert any(issubclass(w.category, DegenerateDataWarning) for w in caught)
+    target = 10.0 ** result.params["extrapolated_log10_lr"]
+    last = result.evidence[result.evidence["round"] == result.evidence["round"].max()]
+    survivors = last.loc[last["kept"], "lr"] if last["kept"].any() else last["lr"]
+    assert result.ci_low == pytest.approx(min(survivors.min(), target))
+    assert result.ci_high == pytest.approx(max(survivors.max(), target))
+    assert result.ci_low < result.ci_high
+
+
+def test_an_interior_optimum_does_not_warn(warm, regression_data):
+    import warnings
+
+    from lrstats.inference import GridEdgeWarning
+
+    x, y = regression_data
+    grid = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = recommend_lr(warm, x, y, lrs=grid, seed=0, epochs=10, progress=False)
+    assert result.params["rounds_at_grid_edge"] == []
+    assert not [w for w in caught if issubclass(w.category, GridEdgeWarning)]
