@@ -122,7 +122,7 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
     from _selection import cells as C
 
     batches = [C.HELD_OUT_FIRST, C.HELD_OUT_SECOND, C.HELD_OUT_THIRD, C.HELD_OUT_FOURTH,
-               C.HELD_OUT_FIFTH, C.HELD_OUT_SIXTH]  # fmt: skip
+               C.HELD_OUT_FIFTH, C.HELD_OUT_SIXTH, C.HELD_OUT_SEVENTH]  # fmt: skip
     names = [[cell.name for cell in batch] for batch in batches]
     flat = [name for batch in names for name in batch]
     # the batches are disjoint, and none of their cells is a development cell
@@ -150,17 +150,38 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
     assert table.loc["fourth", "recommend_lr defaults (current)"] == f"{n4}/{n4}, worst 0"
     assert table.loc["first", "Keras' default lr (`default`)"] == f"{n1 - 1}/{n1}, worst 0.7"
     assert table.loc["third", "recommend_lr previous defaults"].endswith(", worst 0")
+    assert table.loc["seventh", "recommend_lr defaults (current)"].endswith(", worst 0")
     text = Q.held_out_note(held)
-    interval = Q.binomtest(n6 - 1, n6).proportion_ci(method="exact")
-    assert f"within 5% in {n6 - 1}/{n6} cells (worst regret 0.4)" in text
+    # the unseen cells: the sixth and seventh batches together
+    unseen = len(names[5]) + len(names[6])
+    interval = Q.binomtest(unseen - 1, unseen).proportion_ci(method="exact")
+    assert f"within 5% in {unseen - 1}/{unseen} cells (worst regret 0.4)" in text
     assert f"interval is {interval.low:.2f}-{interval.high:.2f}" in text
-    # the second sweep's agreement with the truth: over every held-out cell and the sixth
+    assert text.startswith(f"{len(batches)} batches")
+    # the second sweep's agreement with the truth: over every held-out cell and the unseen
     assert (
         f"within 5% in {len(flat) - 1} of the {len(flat)} held-out cells it has run on, "
-        f"{n6 - 1} of the sixth batch's {n6} (worst regret 0.3)" in text
+        f"{unseen - 1} of the {unseen} unseen ones (worst regret 0.3)" in text
     )
-    # without rows for the sixth batch there is no rate to give
-    assert "Clopper" not in Q.held_out_note(held[~held["cell"].isin(names[5])])
+    # with the losses at the pick and the best, the worst unseen cell is named with them
+    losses = held.assign(val_loss_at_pick=1.0 + held["regret"], best=1.0)
+    assert (
+        f"(worst regret 0.4, on {names[5][0]}: final validation loss 1.4 at the pick against "
+        "1 at the best)" in Q.held_out_note(losses)
+    )
+    # with the defaults' seeds 1 and 2 (one more miss, seed 2), the runs over seeds too
+    seeds = pd.DataFrame(
+        [
+            {"method": f"{Q.DEFAULT_METHOD}, seed={seed}", "cell": cell,
+             "regret": 0.2 if (seed, cell) == (2, names[6][0]) else 0.0}
+            for seed in (1, 2)
+            for cell in flat
+        ]
+    )  # fmt: skip
+    text = Q.held_out_note(pd.concat([held, seeds]).assign(cost=0.05))
+    assert f"over seeds 0, 1 and 2, {3 * unseen - 2} of {3 * unseen} runs" in text
+    # without rows for the unseen batches there is no rate to give
+    assert "Clopper" not in Q.held_out_note(held[~held["cell"].isin(names[5] + names[6])])
 
 
 def test_every_recommend_variant_pins_the_settings_it_was_run_with(monkeypatch):
@@ -281,7 +302,7 @@ def test_precision_table_counts_narrow_optima_and_the_defaults_scatter(monkeypat
     grid = np.array(C.GRID)
     best_index = 6
     dev = [cell.name for cell in C.DEVELOPMENT]
-    late = [cell.name for cell in C.HELD_OUT_THIRD + C.HELD_OUT_FOURTH]
+    late = [cell.name for cell in C.HELD_OUT_THIRD + C.HELD_OUT_SEVENTH]
     early = [cell.name for cell in C.HELD_OUT_FIRST]
     # development cells: the best and both neighbours within 5%; later cells: only the best
     final = pd.DataFrame(
@@ -313,7 +334,7 @@ def test_precision_table_counts_narrow_optima_and_the_defaults_scatter(monkeypat
     assert list(table.index) == [label for label, _ in Q.PRECISION_GROUPS]
     assert table.loc["development", "lrs within 5% (mean)"] == 3
     assert table.loc["development", "cells with one"] == 0
-    later = table.loc["held-out, batches 3-6"]
+    later = table.loc["held-out, batches 3-7"]
     assert later["n"] == len(late) and later["cells with one"] == len(late)
     errors = np.tile([-0.3, 0.0, 0.3], len(late))
     assert later["error mean"] == pytest.approx(0.0, abs=1e-12)
