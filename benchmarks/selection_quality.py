@@ -274,6 +274,8 @@ PREVIOUS_METHOD = M.PREVIOUS_DEFAULT_NAME
 KNOWN_METHOD = M.ROUNDS_NAME  # the defaults from the third to the fifth batch
 #: The batches nothing about the current defaults was estimated or chosen on.
 UNSEEN = C.HELD_OUT_SIXTH + C.HELD_OUT_SEVENTH
+#: The grid's step in log10 lr (half a decade).
+GRID_STEP = float(np.log10(C.GRID[1] / C.GRID[0]))
 #: The held-out batches named after ``horizon_slope`` was estimated (out of sample for it).
 LATER = (
     C.HELD_OUT_THIRD + C.HELD_OUT_FOURTH + C.HELD_OUT_FIFTH + C.HELD_OUT_SIXTH
@@ -292,6 +294,8 @@ BATCHES = (
     ("sixth", C.HELD_OUT_SIXTH),
     ("seventh", C.HELD_OUT_SEVENTH),
 )
+#: The names of the :data:`UNSEEN` batches, for the report's text ("sixth and seventh").
+UNSEEN_NAMES = " and ".join(label for label, cells in BATCHES if set(cells) <= set(UNSEEN))
 
 INTRO = """# Selection quality: does the chosen lr train well?
 
@@ -318,8 +322,8 @@ Lion, classification3 × Nadam, blobs_wide × AdamW, circles_tight × SGD; fried
 SGD, classification_hard × Adam, regression_sparse × RMSprop, s_curve_noisy × AdamW,
 circles_loose × Nadam, blobs_tight (4 classes) × Adamax, quantiles4 (4 classes) × Lion,
 friedman2_quiet × Lamb, low_rank_wide × Adagrad, moons_noisy × SGD (the last two batches,
-flower_pixels apart: scikit-learn's generators with settings no earlier cell used). "Held-out cells" below says
-what each of the seven batches was used for.
+flower_pixels apart: scikit-learn's generators with settings no earlier cell used).
+"Held-out cells" below says what each of the seven batches was used for.
 One fixed split per dataset (at most 2,000 training and 1,000 validation rows),
 standardized features, one MLP (64-64 ReLU), batch 32, 20 epochs, for every cell.
 
@@ -386,7 +390,7 @@ def seeds_note(dev: pd.DataFrame, held: pd.DataFrame | None) -> str:
         + "; ".join(parts)
         + f"; {mean:.1f} development cells on average. The slope of the defaults was "
         "estimated on the development cells, so these counts are in-sample at every seed; "
-        "the sixth and seventh held-out batches (below) are the unseen ones."
+        f"the {UNSEEN_NAMES} held-out batches (below) are the unseen ones."
     )
 
 
@@ -430,7 +434,7 @@ def held_out_note(held: pd.DataFrame) -> str:
                 f"at the pick against {row['best']:.2g} at the best"
             )
         rate = (
-            f" On the unseen cells (the sixth and seventh batches) the current defaults are "
+            f" On the unseen cells (the {UNSEEN_NAMES} batches) the current defaults are "
             f"within 5% in {good}/{n} cells (worst regret {worst:.3g}{where}){runs}; the rate's "
             f"two-sided 95% Clopper-Pearson interval is {interval.low:.2f}-{interval.high:.2f} "
             "(the target's 9 of 10 is 0.90)."
@@ -514,7 +518,7 @@ def fifth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
         ),
         "",
         (
-            "On the unseen cells (the sixth and seventh batches, named after this decision "
+            f"On the unseen cells (the {UNSEEN_NAMES} batches, named after this decision "
             "and before their runs): "
             + _pair(after)
             + ". The decision is not revisited on them: that would make them batches that "
@@ -549,7 +553,6 @@ def precision_table(rows: pd.DataFrame, final: pd.DataFrame) -> pd.DataFrame:
     good = final.assign(good=(final["val_loss"] - best) / best < THRESHOLD)
     width = good.groupby("cell")["good"].sum()
     names = [M.seed_name(DEFAULT_METHOD, seed) for seed in SEEDS]
-    step = np.log10(C.GRID[1] / C.GRID[0])
     records = []
     for label, cells in PRECISION_GROUPS:
         mine = in_cells(rows, cells)
@@ -558,7 +561,7 @@ def precision_table(rows: pd.DataFrame, final: pd.DataFrame) -> pd.DataFrame:
             continue
         widths = width[width.index.isin(set(runs["cell"]))]
         error = np.log10(runs["raw_pick"] / runs["best_lr"])
-        steps = np.rint(np.log10(runs["pick"] / runs["best_lr"]) / step)
+        steps = np.rint(np.log10(runs["pick"] / runs["best_lr"]) / GRID_STEP)
         again, n_again, _ = within(mine, REPLICATION_METHOD)
         finite = runs[np.isfinite(runs["ci_low"]) & np.isfinite(runs["ci_high"])]
         covered = finite["best_lr"].between(finite["ci_low"], finite["ci_high"])
@@ -588,8 +591,7 @@ def precision_section(dev: pd.DataFrame, held: pd.DataFrame | None, loop: pd.Dat
     if table.empty or len(table) < len(PRECISION_GROUPS):
         return []
     dev_row, late = table.iloc[0], table.iloc[-1]
-    step = np.log10(C.GRID[1] / C.GRID[0])
-    needed = step / 2 / norm.ppf(0.95)  # P(|error| < step / 2) = 0.9
+    needed = GRID_STEP / 2 / norm.ppf(0.95)  # P(|error| < GRID_STEP / 2) = 0.9
     return [
         "## How precise a pick must be",
         "",
@@ -598,18 +600,18 @@ def precision_section(dev: pd.DataFrame, held: pd.DataFrame | None, loop: pd.Dat
         "many such lrs a cell has differs: on the development cells "
         f"{dev_row['lrs within 5% (mean)']:.2g} on average, and only the best in "
         f"{dev_row['cells with one']} of {dev_row['n']}; on the {late['n']} cells of "
-        f"batches 3-7 {late['lrs within 5% (mean)']:.2g} on average, and only the best in "
+        f"{late.name.removeprefix('held-out, ')} {late['lrs within 5% (mean)']:.2g} on average, and only the best in "
         f"{late['cells with one']}. There a pick within 5% is, mostly, the best grid lr "
         "itself. The defaults' raw picks (before the nearest grid lr is taken) miss the best "
         f"lr by {late['error mean']:+.2f} decades on average with a standard deviation of "
         f"{late['error sd']:.2f} over those cells and seeds 0, 1 and 2 "
-        f"({dev_row['error sd']:.2f} on the development cells), {late['error sd'] / step:.1f} "
+        f"({dev_row['error sd']:.2f} on the development cells), {late['error sd'] / GRID_STEP:.1f} "
         "grid steps: most of their picks are the best lr or a neighbour, and which of the "
         "two decides the count. To land on the best grid lr in 9 of 10 such cells, an "
         "unbiased normal error would need a standard deviation of "
         f"{needed:.2f} decades (a quarter of a decade on either side at probability 0.9). "
         "`error` is log10(raw pick / best lr); `runs within one grid step` counts picks at "
-        "the best grid lr or a neighbour; the last but one column counts the runs whose 95% "
+        "the best grid lr or a neighbour; `best lr in the 95% interval` counts the runs whose 95% "
         "interval (`Recommendation.ci_low`, `ci_high`; runs with at least three rounds, where it "
         "is finite) holds the best grid lr. That interval is for the line's level at 20 "
         "epochs under the model of the line, not for the best lr itself.",
@@ -792,8 +794,8 @@ def document(held_out_too: bool) -> str:
         'on the third held-out batch (see "The optimum\'s drift" below); the halfway move '
         "was written down on the development cells and the first four held-out batches and "
         'chosen on the fifth (see "The fifth batch"), each time by a rule fixed before the '
-        "batch's runs. So the counts on all those cells are in-sample; the sixth and "
-        "seventh held-out batches measure the defaults unseen. The defaults from the third to the fifth "
+        f"batch's runs. So the counts on all those cells are in-sample; the {UNSEEN_NAMES} "
+        "held-out batches measure the defaults unseen. The defaults from the third to the fifth "
         f"batch, with the slope taken as exact, are the rows `{KNOWN_METHOD}`.",
         "",
         f"The previous defaults (`{PREVIOUS_METHOD}`, with seeds 1 and 2 too) are the "

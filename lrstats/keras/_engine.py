@@ -175,7 +175,7 @@ WARM_UP_MAX_ROWS = 1 << 20
 
 
 class _Worker(threading.Thread):
-    """One compiled call on a thread of its own; :meth:`wait` joins and re-raises.
+    """One call on a thread of its own; :meth:`wait` joins, re-raises, returns its result.
 
     TensorFlow's device scope belongs to the thread that opened it, so the call runs under
     ``device``: the device the caller's own calls are placed on (with ``tf.device("/GPU:1")``
@@ -186,21 +186,23 @@ class _Worker(threading.Thread):
         super().__init__(name=name, daemon=True)
         self.function, self.args, self.device = function, args, device
         self.error: BaseException | None = None
+        self.result: Any = None
         self.start()
 
     def run(self) -> None:
         try:
             with tf.device(self.device):
-                self.function(*self.args)  # the result is not needed: the call compiles
+                self.result = self.function(*self.args)
         except BaseException as error:  # handed to the caller by wait()
             self.error = error
         finally:
             self.args = None  # free the inputs (a warm-up's zeros) as soon as the call is done
 
-    def wait(self) -> None:
+    def wait(self) -> Any:
         self.join()
         if self.error is not None:
             raise self.error
+        return self.result
 
 
 class BatchedEngine:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import threading
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +16,7 @@ from lrstats._progress import progress_bar
 from lrstats._streams import check_seed
 from lrstats._validation import check_choice, check_int, check_lrs
 from lrstats.keras._data import DataPool, leaves, prepare_data
-from lrstats.keras._engine import get_engine
+from lrstats.keras._engine import _Worker, get_engine
 from lrstats.keras._plan import (
     Plan,
     StepWarning,
@@ -420,17 +419,21 @@ def _run_chunks(model, pool, tensors, plan, snapshot, engine, progress):
             losses = functools.partial(
                 _post_losses, engine, grid, lr_chunk, lr1, tensors, eval_index, seeds, after
             )
-            worker = _PostWorker(losses)
+            workers = []  # the post pass started during the clone's check (_affine_terms)
+
+            def start_losses(base, slope, losses=losses, workers=workers):
+                workers.append(_Worker(losses, (base, slope), "lrstats-post", base[0].device))
+
             try:
                 terms, reason = _affine_terms(
                     model, engine, snapshot, tensors, grad_index, eval_index, seeds, grads,
-                    chunk_pre.numpy(), after, real, lr1, lr2, affinity_lrs, worker,
+                    chunk_pre.numpy(), after, real, lr1, lr2, affinity_lrs, start_losses,
                 )  # fmt: skip
             finally:
-                worker.join()  # whatever the verdict or error: nothing is left running
-            computed = worker.result()
+                for worker in workers:
+                    worker.join()  # whatever the verdict or error: nothing is left running
             if terms is not None:
-                values = computed if computed is not None else losses(*terms)
+                values = workers[0].wait() if workers else losses(*terms)
                 post[start : start + real] = values[:real]
                 paths.add("affine")
             else:
@@ -465,58 +468,9 @@ def _post_losses(engine, grid, lr_chunk, lr1, tensors, eval_index, seeds, after,
     return out
 
 
-class _PostWorker:
-    """The post-step losses computed on a thread while this one checks the clone.
-
-    On a call's first chunk the clone is checked against a real training step (eager
-    Keras, Python on this thread, 0.07-0.13 s on the benchmark MLP) and the post pass over
-    every lr runs (compiled, C++, 0.10-0.13 s); they need each other's inputs only through
-    the clone's affine terms, so :func:`_affine_terms` starts the pass here once it has the
-    terms and before the check. The pass is a function of its inputs: the weights are
-    ``base + (lr - lr1) slope``, the non-trainable state is the one the training forward
-    pass left (``after``), and the losses do not depend on the metric variables it reads,
-    so the real step the check takes and undoes on the live model meanwhile cannot change
-    it (the frames are equal with and without the worker). If the check rejects the clone,
-    the losses are discarded. Measured on the sampler benchmark, cold first calls had a
-    median of 1.04 s with the worker and 1.13 s without it (16 processes each).
-    """
-
-    def __init__(self, losses) -> None:
-        self.losses = losses
-        self.thread: threading.Thread | None = None
-        self.values: np.ndarray | None = None
-        self.error: BaseException | None = None
-
-    def start(self, base, slope) -> None:
-        device = base[0].device  # the caller's device scope belongs to the caller's thread
-
-        def run() -> None:
-            try:
-                with tf.device(device):
-                    self.values = self.losses(base, slope)
-            except BaseException as error:  # handed to the caller by result()
-                self.error = error
-
-        self.thread = threading.Thread(target=run, name="lrstats-post", daemon=True)
-        self.thread.start()
-
-    def join(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-
-    def result(self) -> np.ndarray | None:
-        """The losses (None if never started); waits for the thread, re-raises its error."""
-        if self.thread is None:
-            return None
-        self.join()
-        if self.error is not None:
-            raise self.error
-        return self.values
-
-
 def _affine_terms(
     model, engine, snapshot, tensors, grad_index, eval_index, seeds, grads, pre, after, real,
-    lr1, lr2, check_lrs, worker=None,
+    lr1, lr2, check_lrs, start_losses=None,
 ):  # fmt: skip
     """``((w1(lr1), slope), None)`` of the chunk's affine step, or ``(None, reason)``.
 
@@ -526,8 +480,13 @@ def _affine_terms(
     :func:`lrstats.keras._verify.clone_matches_real`; never cached across calls, since
     whether clipping acts depends on the gradients), and (b) on every chunk, clone steps
     at the grid's interior thirds agree with the affine prediction for every replicate.
-    With ``worker`` (a :class:`_PostWorker`), the post pass starts once the terms are
-    known, before (a), when (a) is to run.
+    When (a) is to run, ``start_losses(base, slope)`` starts the post pass on a worker
+    thread first. The check is a real step in eager Keras, Python on this thread; the pass
+    is compiled C++ and a function of its inputs alone (the weights ``base + (lr - lr1)
+    slope``, the non-trainable state the training forward pass left), so the real step the
+    check takes and undoes meanwhile cannot change it, and the two overlap (a cold first
+    call about a tenth faster on the sampler benchmark; docs/benchmarks.md). The caller
+    discards the losses if the check rejects the clone.
     """
     if engine.clone is None:
         return None, engine.unsupported_reason
@@ -537,9 +496,9 @@ def _affine_terms(
     top = engine.step(grads, tf.constant(lr2, tf.float32))
     slope = [(t - b) / (lr2 - lr1) for t, b in zip(top, base, strict=True)]
     weights = [v.numpy() for v in model.trainable_variables]
-    if engine.verified is None and worker is not None:
-        worker.start(base, slope)  # the post pass meanwhile (see _PostWorker)
     if engine.verified is None:
+        if start_losses is not None:
+            start_losses(base, slope)
         verdict = clone_matches_real(
             model, engine, snapshot, tensors, grad_index, eval_index, seeds, grads, pre, after,
             top, real, lr2,

@@ -32,9 +32,8 @@ import tensorflow as tf
 from lrstats._progress import progress_bar
 from lrstats._streams import check_seed, seed_sequence
 from lrstats._validation import check_int, check_lrs, check_real
-from lrstats.inference._bootstrap import DegenerateDataWarning
+from lrstats.inference import DegenerateDataWarning, GridEdgeWarning
 from lrstats.inference.halving import (
-    GridEdgeWarning,
     Recommendation,
     extrapolate_optimum,
     extrapolation_interval,

@@ -27,19 +27,22 @@ def test_the_worker_gives_the_frame_of_the_pass_after_the_check(
 ):
     x, y = regression_data
     started = []
-    start = sampler_module._PostWorker.start
 
-    def counted(self, base, slope):
-        started.append(threading.current_thread().name)
-        start(self, base, slope)
+    class Counted(sampler_module._Worker):
+        def __init__(self, function, args, name, device):
+            started.append(name)
+            super().__init__(function, args, name, device)
 
     # fresh models each time: the first call checks the clone, and so starts the worker
     options = {"batchnorm": True} if kind == "batchnorm" else {"dropout": 0.3}
-    monkeypatch.setattr(sampler_module._PostWorker, "start", counted)
+    monkeypatch.setattr(sampler_module, "_Worker", Counted)
     with_worker = sample_deltas(make_model(optimizer="momentum", **options), x, y,
                                 eval_mode=mode, **RUN)  # fmt: skip
-    assert len(started) == 1  # one check, on the first of the two chunks
-    monkeypatch.setattr(sampler_module._PostWorker, "start", lambda self, base, slope: None)
+    assert started == ["lrstats-post"]  # one check, on the first of the two chunks
+    # the same call with no post pass started during the check
+    affine_terms = sampler_module._affine_terms
+    monkeypatch.setattr(sampler_module, "_affine_terms",
+                        lambda *args: affine_terms(*args[:-1], None))  # fmt: skip
     without = sample_deltas(make_model(optimizer="momentum", **options), x, y,
                             eval_mode=mode, **RUN)  # fmt: skip
     assert with_worker.attrs["path"] == without.attrs["path"] == "affine"
