@@ -187,7 +187,7 @@ seen = []
 real_run = engine_module._Worker.run
 
 def recording_run(self):
-    seen.append(self.device)
+    seen.append([self.name, self.device])
     real_run(self)
 
 engine_module._Worker.run = recording_run
@@ -214,5 +214,8 @@ def test_the_worker_compiles_on_the_callers_device():
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["path"] == "affine"
-    assert len(result["seen"]) == 1
-    assert result["seen"][0].endswith("device:CPU:1")
+    # the warm-up compile once, and the post pass during the clone's check: both on CPU:1
+    names = [name for name, _ in result["seen"]]
+    assert names.count("lrstats-warm-post") == 1
+    assert sorted(names) == ["lrstats-post", "lrstats-warm-post"]
+    assert all(device.endswith("device:CPU:1") for _, device in result["seen"])
