@@ -273,13 +273,13 @@ CHOSEN_VARIANT = M.CURRENT_VARIANT  # the defaults (fifth held-out batch)
 PREVIOUS_METHOD = M.PREVIOUS_DEFAULT_NAME
 KNOWN_METHOD = M.ROUNDS_NAME  # the defaults from the third to the fifth batch
 #: The batches nothing about the current defaults was estimated or chosen on.
-UNSEEN = C.HELD_OUT_SIXTH + C.HELD_OUT_SEVENTH
+UNSEEN = C.HELD_OUT_SIXTH + C.HELD_OUT_SEVENTH + C.HELD_OUT_EIGHTH
 #: The grid's step in log10 lr (half a decade).
 GRID_STEP = float(np.log10(C.GRID[1] / C.GRID[0]))
 #: The held-out batches named after ``horizon_slope`` was estimated (out of sample for it).
 LATER = (
     C.HELD_OUT_THIRD + C.HELD_OUT_FOURTH + C.HELD_OUT_FIFTH + C.HELD_OUT_SIXTH
-    + C.HELD_OUT_SEVENTH
+    + C.HELD_OUT_SEVENTH + C.HELD_OUT_EIGHTH
 )  # fmt: skip
 PREVIOUS_VARIANT = M.PREVIOUS_VARIANT  # chosen on the development cells
 #: Every seed the defaults (and the slope variants) were run with.
@@ -293,9 +293,26 @@ BATCHES = (
     ("fifth", C.HELD_OUT_FIFTH),
     ("sixth", C.HELD_OUT_SIXTH),
     ("seventh", C.HELD_OUT_SEVENTH),
+    ("eighth", C.HELD_OUT_EIGHTH),
 )
-#: The names of the :data:`UNSEEN` batches, for the report's text ("sixth and seventh").
-UNSEEN_NAMES = " and ".join(label for label, cells in BATCHES if set(cells) <= set(UNSEEN))
+
+
+def _english(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+#: The names of the :data:`UNSEEN` batches, for the report's text ("sixth, seventh and
+#: eighth").
+UNSEEN_NAMES = _english([label for label, cells in BATCHES if set(cells) <= set(UNSEEN)])
+#: The held-out batches by number, for the report's text ("3-8").
+LATER_SPAN = "-".join(
+    str(i)
+    for i in (
+        min(i for i, (_, cells) in enumerate(BATCHES, 1) if set(cells) <= set(LATER)),
+        max(i for i, (_, cells) in enumerate(BATCHES, 1) if set(cells) <= set(LATER)),
+    )
+)
 
 INTRO = """# Selection quality: does the chosen lr train well?
 
@@ -306,7 +323,7 @@ function); do not edit by hand.
 **Cells.** A dataset bundled with scikit-learn or statsmodels, or drawn by one of
 scikit-learn's generators from a literal seed (no downloads) × an optimizer: development
 cells digits (8×8 images, flattened), breast_cancer, diabetes, fair (any affair), randhie
-(log1p visits) × SGD (momentum 0.9) and Adam. Held-out cells in seven batches, each named
+(log1p visits) × SGD (momentum 0.9) and Adam. Held-out cells in eight batches, each named
 before any of its runs: anes96 × SGD, wine × Adam, modechoice × RMSprop; friedman1 × Adam,
 hastie × SGD, classification (4 classes) × RMSprop, moons × Nadam, star98 (log-odds) ×
 AdamW, grunfeld (log investment) × SGD; friedman2 × RMSprop, circles × SGD, quantiles
@@ -321,9 +338,12 @@ Adam, moons_clean × SGD, quantiles_binary × Lamb, swiss_hole × Adagrad, regre
 Lion, classification3 × Nadam, blobs_wide × AdamW, circles_tight × SGD; friedman3_noisy ×
 SGD, classification_hard × Adam, regression_sparse × RMSprop, s_curve_noisy × AdamW,
 circles_loose × Nadam, blobs_tight (4 classes) × Adamax, quantiles4 (4 classes) × Lion,
-friedman2_quiet × Lamb, low_rank_wide × Adagrad, moons_noisy × SGD (the last two batches,
-flower_pixels apart: scikit-learn's generators with settings no earlier cell used).
-"Held-out cells" below says what each of the seven batches was used for.
+friedman2_quiet × Lamb, low_rank_wide × Adagrad, moons_noisy × SGD; friedman1_noisy ×
+RMSprop, classification5 (5 classes) × SGD, s_curve_clean × Adam, swiss_roll_clean × Nadam,
+blobs_many (12 classes) × Lion, quantiles_wide (3 classes) × Adagrad, circles_mid × AdamW,
+sparse_wide × Lamb, friedman2_noisy × Adamax, classification_clustered × SGD (the last three
+batches, flower_pixels apart: scikit-learn's generators with settings no earlier cell used).
+"Held-out cells" below says what each of the eight batches was used for.
 One fixed split per dataset (at most 2,000 training and 1,000 validation rows),
 standardized features, one MLP (64-64 ReLU), batch 32, 20 epochs, for every cell.
 
@@ -459,9 +479,9 @@ def held_out_note(held: pd.DataFrame) -> str:
         f"(`fitted_slope_weight={M.SHRINK_WEIGHT:g}`) to the rounds' own, was written down on "
         "the 31 cells of the first four batches and the development cells, and the fifth "
         "chose it by a rule fixed before its runs (`FIFTH_RULE`, below), so the counts of "
-        "the third and fifth batches carry those choices' optimism; the sixth and the seventh "
-        "were named after the last choice (the seventh with nothing to choose), and nothing "
-        "about the current defaults was estimated or chosen on them."
+        "the third and fifth batches carry those choices' optimism; the sixth to the eighth "
+        "were named after the last choice (the seventh and eighth with nothing to choose), "
+        "and nothing about the current defaults was estimated or chosen on them."
         + rate
         + ceiling
         + " The previous defaults were fixed on the development "
@@ -535,7 +555,7 @@ def fifth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
 PRECISION_GROUPS = (
     ("development", C.DEVELOPMENT),
     ("held-out, batches 1-2", C.HELD_OUT_FIRST + C.HELD_OUT_SECOND),
-    ("held-out, batches 3-7", LATER),
+    (f"held-out, batches {LATER_SPAN}", LATER),
 )
 
 
@@ -741,7 +761,7 @@ def slope_section(dev: pd.DataFrame, held: pd.DataFrame | None, loop: pd.DataFra
         pooled_later, own_later = T.optimum_slope(later)
         flat = sorted(own_later[own_later > -0.1].index)
         lines += [
-            f"Out of sample, in the {len(own_later)} cells of the third to seventh batches, "
+            f"Out of sample, in the {len(own_later)} cells of the third to {BATCHES[-1][0]} batches, "
             f"the same slope is weaker: pooled {pooled_later:.3f}, between "
             f"{own_later.min():.2f} and {own_later.max():.2f}; above -0.1 (no drift, or a "
             f"rise) in {len(flat)} ({', '.join(flat)}). Where the optimum does not move, "

@@ -122,7 +122,8 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
     from _selection import cells as C
 
     batches = [C.HELD_OUT_FIRST, C.HELD_OUT_SECOND, C.HELD_OUT_THIRD, C.HELD_OUT_FOURTH,
-               C.HELD_OUT_FIFTH, C.HELD_OUT_SIXTH, C.HELD_OUT_SEVENTH]  # fmt: skip
+               C.HELD_OUT_FIFTH, C.HELD_OUT_SIXTH, C.HELD_OUT_SEVENTH,
+               C.HELD_OUT_EIGHTH]  # fmt: skip
     names = [[cell.name for cell in batch] for batch in batches]
     flat = [name for batch in names for name in batch]
     # the batches are disjoint, and none of their cells is a development cell
@@ -151,9 +152,11 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
     assert table.loc["first", "Keras' default lr (`default`)"] == f"{n1 - 1}/{n1}, worst 0.7"
     assert table.loc["third", "recommend_lr previous defaults"].endswith(", worst 0")
     assert table.loc["seventh", "recommend_lr defaults (current)"].endswith(", worst 0")
+    assert table.loc["eighth", "recommend_lr defaults (current)"].endswith(", worst 0")
     text = Q.held_out_note(held)
-    # the unseen cells: the sixth and seventh batches together
-    unseen = len(names[5]) + len(names[6])
+    # the unseen cells: the sixth to eighth batches together
+    unseen = len(names[5]) + len(names[6]) + len(names[7])
+    assert Q.UNSEEN_NAMES == "sixth, seventh and eighth"
     interval = Q.binomtest(unseen - 1, unseen).proportion_ci(method="exact")
     assert f"within 5% in {unseen - 1}/{unseen} cells (worst regret 0.4)" in text
     assert f"interval is {interval.low:.2f}-{interval.high:.2f}" in text
@@ -181,7 +184,9 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
     text = Q.held_out_note(pd.concat([held, seeds]).assign(cost=0.05))
     assert f"over seeds 0, 1 and 2, {3 * unseen - 2} of {3 * unseen} runs" in text
     # without rows for the unseen batches there is no rate to give
-    assert "Clopper" not in Q.held_out_note(held[~held["cell"].isin(names[5] + names[6])])
+    assert "Clopper" not in Q.held_out_note(
+        held[~held["cell"].isin(names[5] + names[6] + names[7])]
+    )
 
 
 def test_every_recommend_variant_pins_the_settings_it_was_run_with(monkeypatch):
@@ -302,7 +307,7 @@ def test_precision_table_counts_narrow_optima_and_the_defaults_scatter(monkeypat
     grid = np.array(C.GRID)
     best_index = 6
     dev = [cell.name for cell in C.DEVELOPMENT]
-    late = [cell.name for cell in C.HELD_OUT_THIRD + C.HELD_OUT_SEVENTH]
+    late = [cell.name for cell in C.HELD_OUT_THIRD + C.HELD_OUT_EIGHTH]
     early = [cell.name for cell in C.HELD_OUT_FIRST]
     # development cells: the best and both neighbours within 5%; later cells: only the best
     final = pd.DataFrame(
@@ -334,7 +339,8 @@ def test_precision_table_counts_narrow_optima_and_the_defaults_scatter(monkeypat
     assert list(table.index) == [label for label, _ in Q.PRECISION_GROUPS]
     assert table.loc["development", "lrs within 5% (mean)"] == 3
     assert table.loc["development", "cells with one"] == 0
-    later = table.loc["held-out, batches 3-7"]
+    assert Q.LATER_SPAN == "3-8"  # the third batch to the last one named
+    later = table.loc[f"held-out, batches {Q.LATER_SPAN}"]
     assert later["n"] == len(late) and later["cells with one"] == len(late)
     errors = np.tile([-0.3, 0.0, 0.3], len(late))
     assert later["error mean"] == pytest.approx(0.0, abs=1e-12)
