@@ -252,20 +252,162 @@ def _raw(name: str) -> tuple[np.ndarray, np.ndarray, str, str]:
     raise ValueError(f"unknown dataset {name!r}")
 
 
-GENERATED = (
-    "friedman1", "hastie", "classification", "moons",
-    "friedman2", "friedman3", "circles", "quantiles", "regression",
-    "sparse", "swiss_roll", "blobs", "s_curve", "binary",
-    "multilabel", "low_rank", "classification10", "gaussian_blobs",
-    "friedman1_wide", "imbalanced", "moons_clean", "quantiles_binary", "swiss_hole",
-    "regression_bias", "classification3", "blobs_wide", "circles_tight",
-    "friedman3_noisy", "classification_hard", "regression_sparse", "s_curve_noisy",
-    "circles_loose", "blobs_tight", "quantiles4", "friedman2_quiet", "low_rank_wide",
-    "moons_noisy",
-    "friedman1_noisy", "classification5", "s_curve_clean", "swiss_roll_clean", "blobs_many",
-    "quantiles_wide", "circles_mid", "sparse_wide", "friedman2_noisy",
-    "classification_clustered",
-)  # fmt: skip
+#: scikit-learn's generators, each a dataset: name -> (the ``make_`` function, task, its
+#: settings). ``GENERATED_ROWS`` rows, seeded by a literal (the same data every run); all
+#: tabular. Where a generator gives several label columns, the first is the target.
+GENERATORS = {
+    # regression, 10 features (5 informative), noise sd 1
+    "friedman1": ("friedman1", "regression", dict(n_features=10, noise=1.0)),
+    # binary, 10 Gaussian features, a chi-squared boundary
+    "hastie": ("hastie_10_2", "binary", dict()),
+    # 4 classes, 20 features (8 informative), 5% flipped labels
+    "classification": (
+        "classification",
+        "multiclass",
+        dict(n_features=20, n_informative=8, n_classes=4, flip_y=0.05),
+    ),
+    # binary, two interleaved half circles, noise sd 0.3
+    "moons": ("moons", "binary", dict(noise=0.3)),
+    # regression, 4 features, noise sd 10
+    "friedman2": ("friedman2", "regression", dict(noise=10.0)),
+    # regression, 4 features (an arctan), noise sd 0.1
+    "friedman3": ("friedman3", "regression", dict(noise=0.1)),
+    # binary, two noisy concentric circles
+    "circles": ("circles", "binary", dict(noise=0.2, factor=0.5)),
+    # 3 classes by nested Gaussian shells, 6 features
+    "quantiles": ("gaussian_quantiles", "multiclass", dict(n_features=6, n_classes=3)),
+    # linear, 20 features (10 informative), noise sd 10
+    "regression": ("regression", "regression", dict(n_features=20, n_informative=10, noise=10.0)),
+    # regression, 10 features (4 informative), unit noise
+    "sparse": ("sparse_uncorrelated", "regression", dict(n_features=10)),
+    # regression: the position along the roll from 3-D points
+    "swiss_roll": ("swiss_roll", "regression", dict(noise=0.5)),
+    # 5 overlapping Gaussian clusters in 8 dimensions
+    "blobs": ("blobs", "multiclass", dict(n_features=8, centers=5, cluster_std=4.0)),
+    # regression: the position along the S from 3-D points
+    "s_curve": ("s_curve", "regression", dict(noise=0.1)),
+    # 15 features (5 informative, 5 redundant), 10% flipped labels
+    "binary": (
+        "classification",
+        "binary",
+        dict(n_features=15, n_informative=5, n_redundant=5, class_sep=0.8, flip_y=0.1),
+    ),
+    # binary: the first of 5 labels, 20 count features
+    "multilabel": (
+        "multilabel_classification",
+        "binary",
+        dict(n_features=20, n_classes=5, n_labels=2),
+    ),
+    # linear, 50 features of effective rank 5 (20 informative), noise 1
+    "low_rank": (
+        "regression",
+        "regression",
+        dict(n_features=50, n_informative=20, effective_rank=5, tail_strength=0.3, noise=1.0),
+    ),
+    # 10 classes, 30 features (15 informative), 2% flipped
+    "classification10": (
+        "classification",
+        "multiclass",
+        dict(n_features=30, n_informative=15, n_classes=10, n_clusters_per_class=1, flip_y=0.02),
+    ),
+    # 3 classes, 2-D clusters of unequal spread
+    "gaussian_blobs": (
+        "blobs",
+        "multiclass",
+        dict(n_features=2, centers=3, cluster_std=[1.0, 2.5, 0.5]),
+    ),
+    # regression, 30 features (5 informative), noise sd 0.5
+    "friedman1_wide": ("friedman1", "regression", dict(n_features=30, noise=0.5)),
+    # binary, 9 of 10 in one class, 12 features (6 informative)
+    "imbalanced": (
+        "classification",
+        "binary",
+        dict(n_features=12, n_informative=6, weights=[0.9, 0.1]),
+    ),
+    # binary, two half circles, noise sd 0.1
+    "moons_clean": ("moons", "binary", dict(noise=0.1)),
+    # binary: inside or outside a Gaussian shell, 10 features
+    "quantiles_binary": ("gaussian_quantiles", "binary", dict(n_features=10, n_classes=2)),
+    # regression: the position along a swiss roll with a hole
+    "swiss_hole": ("swiss_roll", "regression", dict(noise=1.0, hole=True)),
+    # linear, 8 informative features, noise sd 30, bias 100
+    "regression_bias": (
+        "regression",
+        "regression",
+        dict(n_features=8, n_informative=8, noise=30.0, bias=100.0),
+    ),
+    # 3 classes, 40 features (4 informative, 10 redundant)
+    "classification3": (
+        "classification",
+        "multiclass",
+        dict(n_features=40, n_informative=4, n_redundant=10, n_classes=3, class_sep=0.5),
+    ),
+    # 8 overlapping clusters in 20 dimensions
+    "blobs_wide": ("blobs", "multiclass", dict(n_features=20, centers=8, cluster_std=6.0)),
+    # binary, two close concentric circles, noise 0.05
+    "circles_tight": ("circles", "binary", dict(noise=0.05, factor=0.8)),
+    # regression, 4 features (an arctan), noise sd 0.5
+    "friedman3_noisy": ("friedman3", "regression", dict(noise=0.5)),
+    # binary, 25 features (3 informative), 20% flipped
+    "classification_hard": (
+        "classification",
+        "binary",
+        dict(n_features=25, n_informative=3, n_redundant=2, class_sep=0.3, flip_y=0.2),
+    ),
+    # linear, 100 features (5 informative), noise sd 5
+    "regression_sparse": (
+        "regression",
+        "regression",
+        dict(n_features=100, n_informative=5, noise=5.0),
+    ),
+    # regression: the position along the S, noise sd 0.5
+    "s_curve_noisy": ("s_curve", "regression", dict(noise=0.5)),
+    # binary, two far concentric circles, noise 0.3
+    "circles_loose": ("circles", "binary", dict(noise=0.3, factor=0.3)),
+    # 4 well-separated clusters in 3 dimensions
+    "blobs_tight": ("blobs", "multiclass", dict(n_features=3, centers=4, cluster_std=1.0)),
+    # 4 classes by nested Gaussian shells, 4 features
+    "quantiles4": ("gaussian_quantiles", "multiclass", dict(n_features=4, n_classes=4)),
+    # regression, 4 features, no noise
+    "friedman2_quiet": ("friedman2", "regression", dict(noise=0.0)),
+    # linear, 80 features of effective rank 10, noise sd 5
+    "low_rank_wide": (
+        "regression",
+        "regression",
+        dict(n_features=80, n_informative=40, effective_rank=10, tail_strength=0.5, noise=5.0),
+    ),
+    # binary, two half circles, noise sd 0.5
+    "moons_noisy": ("moons", "binary", dict(noise=0.5)),
+    # regression, 10 features (5 informative), noise sd 3
+    "friedman1_noisy": ("friedman1", "regression", dict(n_features=10, noise=3.0)),
+    # 5 classes, 10 features (6 informative), well separated
+    "classification5": (
+        "classification",
+        "multiclass",
+        dict(n_features=10, n_informative=6, n_classes=5, class_sep=1.5, flip_y=0.01),
+    ),
+    # regression: the position along the S, no noise
+    "s_curve_clean": ("s_curve", "regression", dict(noise=0.0)),
+    # regression: the position along the roll, no noise
+    "swiss_roll_clean": ("swiss_roll", "regression", dict(noise=0.0)),
+    # 12 clusters in 6 dimensions, sd 2
+    "blobs_many": ("blobs", "multiclass", dict(n_features=6, centers=12, cluster_std=2.0)),
+    # 3 classes by nested Gaussian shells, 12 features
+    "quantiles_wide": ("gaussian_quantiles", "multiclass", dict(n_features=12, n_classes=3)),
+    # binary, two concentric circles, noise 0.1, factor 0.6
+    "circles_mid": ("circles", "binary", dict(noise=0.1, factor=0.6)),
+    # regression, 30 features (4 informative), unit noise
+    "sparse_wide": ("sparse_uncorrelated", "regression", dict(n_features=30)),
+    # regression, 4 features, noise sd 100
+    "friedman2_noisy": ("friedman2", "regression", dict(noise=100.0)),
+    # binary, 4 informative of 10, 3 clusters a class
+    "classification_clustered": (
+        "classification",
+        "binary",
+        dict(n_features=10, n_informative=4, n_redundant=4, n_clusters_per_class=3, flip_y=0.05),
+    ),
+}
+GENERATED = tuple(GENERATORS)
 #: statsmodels tables as one-feature regressions on the log of the feature: (feature,
 #: target, the target's transform).
 ONE_FEATURE = {
@@ -305,198 +447,14 @@ def _pixels(image: str) -> tuple[np.ndarray, np.ndarray, str, str]:
 
 
 def _generated(name: str) -> tuple[np.ndarray, np.ndarray, str, str]:
-    """A scikit-learn generator's sample, seeded by a literal (the same data every run)."""
+    """A scikit-learn generator's sample from ``GENERATORS``."""
     from sklearn import datasets
 
-    n, seed = GENERATED_ROWS, 20261201
-    if name == "friedman1":  # regression, 10 features (5 informative), noise sd 1
-        x, y = datasets.make_friedman1(n, n_features=10, noise=1.0, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "hastie":  # binary, 10 Gaussian features, a chi-squared boundary
-        x, y = datasets.make_hastie_10_2(n, random_state=seed)
-        return x, y, "tabular", "binary"
-    if name == "classification":  # 4 classes, 20 features (8 informative), 5% flipped labels
-        x, y = datasets.make_classification(
-            n, n_features=20, n_informative=8, n_classes=4, flip_y=0.05, random_state=seed
-        )
-        return x, y, "tabular", "multiclass"
-    if name == "moons":  # binary, two interleaved half circles, noise sd 0.3
-        x, y = datasets.make_moons(n, noise=0.3, random_state=seed)
-        return x, y, "tabular", "binary"
-    if name == "friedman2":  # regression, 4 features, noise sd 10
-        x, y = datasets.make_friedman2(n, noise=10.0, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "friedman3":  # regression, 4 features (an arctan), noise sd 0.1
-        x, y = datasets.make_friedman3(n, noise=0.1, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "circles":  # binary, two noisy concentric circles
-        x, y = datasets.make_circles(n, noise=0.2, factor=0.5, random_state=seed)
-        return x, y, "tabular", "binary"
-    if name == "quantiles":  # 3 classes by nested Gaussian shells, 6 features
-        x, y = datasets.make_gaussian_quantiles(
-            n_samples=n, n_features=6, n_classes=3, random_state=seed
-        )
-        return x, y, "tabular", "multiclass"
-    if name == "sparse":  # regression, 10 features (4 informative), unit noise
-        x, y = datasets.make_sparse_uncorrelated(n, n_features=10, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "swiss_roll":  # regression: the position along the roll from 3-D points
-        x, y = datasets.make_swiss_roll(n, noise=0.5, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "s_curve":  # regression: the position along the S from 3-D points
-        x, y = datasets.make_s_curve(n, noise=0.1, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "blobs":  # 5 overlapping Gaussian clusters in 8 dimensions
-        x, y = datasets.make_blobs(n, n_features=8, centers=5, cluster_std=4.0, random_state=seed)
-        return x, y, "tabular", "multiclass"
-    if name == "binary":  # 15 features (5 informative, 5 redundant), 10% flipped labels
-        x, y = datasets.make_classification(
-            n, n_features=15, n_informative=5, n_redundant=5, class_sep=0.8, flip_y=0.1,
-            random_state=seed,
-        )  # fmt: skip
-        return x, y, "tabular", "binary"
-    if name == "multilabel":  # binary: the first of 5 labels, 20 count features
-        x, y = datasets.make_multilabel_classification(
-            n, n_features=20, n_classes=5, n_labels=2, random_state=seed
-        )
-        return x, y[:, 0], "tabular", "binary"
-    if name == "low_rank":  # linear, 50 features of effective rank 5 (20 informative), noise 1
-        x, y = datasets.make_regression(
-            n, n_features=50, n_informative=20, effective_rank=5, tail_strength=0.3, noise=1.0,
-            random_state=seed,
-        )  # fmt: skip
-        return x, y, "tabular", "regression"
-    if name == "classification10":  # 10 classes, 30 features (15 informative), 2% flipped
-        x, y = datasets.make_classification(
-            n, n_features=30, n_informative=15, n_classes=10, n_clusters_per_class=1,
-            flip_y=0.02, random_state=seed,
-        )  # fmt: skip
-        return x, y, "tabular", "multiclass"
-    if name == "gaussian_blobs":  # 3 classes, 2-D clusters of unequal spread
-        x, y = datasets.make_blobs(
-            n, n_features=2, centers=3, cluster_std=[1.0, 2.5, 0.5], random_state=seed
-        )
-        return x, y, "tabular", "multiclass"
-    if name == "friedman1_wide":  # regression, 30 features (5 informative), noise sd 0.5
-        x, y = datasets.make_friedman1(n, n_features=30, noise=0.5, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "imbalanced":  # binary, 9 of 10 in one class, 12 features (6 informative)
-        x, y = datasets.make_classification(
-            n, n_features=12, n_informative=6, weights=[0.9, 0.1], random_state=seed
-        )
-        return x, y, "tabular", "binary"
-    if name == "moons_clean":  # binary, two half circles, noise sd 0.1
-        x, y = datasets.make_moons(n, noise=0.1, random_state=seed)
-        return x, y, "tabular", "binary"
-    if name == "quantiles_binary":  # binary: inside or outside a Gaussian shell, 10 features
-        x, y = datasets.make_gaussian_quantiles(
-            n_samples=n, n_features=10, n_classes=2, random_state=seed
-        )
-        return x, y, "tabular", "binary"
-    if name == "swiss_hole":  # regression: the position along a swiss roll with a hole
-        x, y = datasets.make_swiss_roll(n, noise=1.0, hole=True, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "regression_bias":  # linear, 8 informative features, noise sd 30, bias 100
-        x, y = datasets.make_regression(
-            n, n_features=8, n_informative=8, noise=30.0, bias=100.0, random_state=seed
-        )
-        return x, y, "tabular", "regression"
-    if name == "classification3":  # 3 classes, 40 features (4 informative, 10 redundant)
-        x, y = datasets.make_classification(
-            n, n_features=40, n_informative=4, n_redundant=10, n_classes=3, class_sep=0.5,
-            random_state=seed,
-        )  # fmt: skip
-        return x, y, "tabular", "multiclass"
-    if name == "blobs_wide":  # 8 overlapping clusters in 20 dimensions
-        x, y = datasets.make_blobs(n, n_features=20, centers=8, cluster_std=6.0, random_state=seed)
-        return x, y, "tabular", "multiclass"
-    if name == "circles_tight":  # binary, two close concentric circles, noise 0.05
-        x, y = datasets.make_circles(n, noise=0.05, factor=0.8, random_state=seed)
-        return x, y, "tabular", "binary"
-    if name == "friedman3_noisy":  # regression, 4 features (an arctan), noise sd 0.5
-        x, y = datasets.make_friedman3(n, noise=0.5, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "classification_hard":  # binary, 25 features (3 informative), 20% flipped
-        x, y = datasets.make_classification(
-            n, n_features=25, n_informative=3, n_redundant=2, class_sep=0.3, flip_y=0.2,
-            random_state=seed,
-        )  # fmt: skip
-        return x, y, "tabular", "binary"
-    if name == "regression_sparse":  # linear, 100 features (5 informative), noise sd 5
-        x, y = datasets.make_regression(
-            n, n_features=100, n_informative=5, noise=5.0, random_state=seed
-        )
-        return x, y, "tabular", "regression"
-    if name == "s_curve_noisy":  # regression: the position along the S, noise sd 0.5
-        x, y = datasets.make_s_curve(n, noise=0.5, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "circles_loose":  # binary, two far concentric circles, noise 0.3
-        x, y = datasets.make_circles(n, noise=0.3, factor=0.3, random_state=seed)
-        return x, y, "tabular", "binary"
-    if name == "blobs_tight":  # 4 well-separated clusters in 3 dimensions
-        x, y = datasets.make_blobs(n, n_features=3, centers=4, cluster_std=1.0, random_state=seed)
-        return x, y, "tabular", "multiclass"
-    if name == "quantiles4":  # 4 classes by nested Gaussian shells, 4 features
-        x, y = datasets.make_gaussian_quantiles(
-            n_samples=n, n_features=4, n_classes=4, random_state=seed
-        )
-        return x, y, "tabular", "multiclass"
-    if name == "friedman2_quiet":  # regression, 4 features, no noise
-        x, y = datasets.make_friedman2(n, noise=0.0, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "low_rank_wide":  # linear, 80 features of effective rank 10, noise sd 5
-        x, y = datasets.make_regression(
-            n, n_features=80, n_informative=40, effective_rank=10, tail_strength=0.5,
-            noise=5.0, random_state=seed,
-        )  # fmt: skip
-        return x, y, "tabular", "regression"
-    if name == "moons_noisy":  # binary, two half circles, noise sd 0.5
-        x, y = datasets.make_moons(n, noise=0.5, random_state=seed)
-        return x, y, "tabular", "binary"
-    if name == "friedman1_noisy":  # regression, 10 features (5 informative), noise sd 3
-        x, y = datasets.make_friedman1(n, n_features=10, noise=3.0, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "classification5":  # 5 classes, 10 features (6 informative), well separated
-        x, y = datasets.make_classification(
-            n, n_features=10, n_informative=6, n_classes=5, class_sep=1.5, flip_y=0.01,
-            random_state=seed,
-        )  # fmt: skip
-        return x, y, "tabular", "multiclass"
-    if name == "s_curve_clean":  # regression: the position along the S, no noise
-        x, y = datasets.make_s_curve(n, noise=0.0, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "swiss_roll_clean":  # regression: the position along the roll, no noise
-        x, y = datasets.make_swiss_roll(n, noise=0.0, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "blobs_many":  # 12 clusters in 6 dimensions, sd 2
-        x, y = datasets.make_blobs(n, n_features=6, centers=12, cluster_std=2.0, random_state=seed)
-        return x, y, "tabular", "multiclass"
-    if name == "quantiles_wide":  # 3 classes by nested Gaussian shells, 12 features
-        x, y = datasets.make_gaussian_quantiles(
-            n_samples=n, n_features=12, n_classes=3, random_state=seed
-        )
-        return x, y, "tabular", "multiclass"
-    if name == "circles_mid":  # binary, two concentric circles, noise 0.1, factor 0.6
-        x, y = datasets.make_circles(n, noise=0.1, factor=0.6, random_state=seed)
-        return x, y, "tabular", "binary"
-    if name == "sparse_wide":  # regression, 30 features (4 informative), unit noise
-        x, y = datasets.make_sparse_uncorrelated(n, n_features=30, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "friedman2_noisy":  # regression, 4 features, noise sd 100
-        x, y = datasets.make_friedman2(n, noise=100.0, random_state=seed)
-        return x, y, "tabular", "regression"
-    if name == "classification_clustered":  # binary, 4 informative of 10, 3 clusters a class
-        x, y = datasets.make_classification(
-            n, n_features=10, n_informative=4, n_redundant=4, n_clusters_per_class=3,
-            flip_y=0.05, random_state=seed,
-        )  # fmt: skip
-        return x, y, "tabular", "binary"
-    if name == "regression":  # linear, 20 features (10 informative), noise sd 10
-        x, y = datasets.make_regression(
-            n, n_features=20, n_informative=10, noise=10.0, random_state=seed
-        )
-        return x, y, "tabular", "regression"
-    raise ValueError(f"unknown dataset {name!r}")
+    function, task, settings = GENERATORS[name]
+    x, y = getattr(datasets, f"make_{function}")(
+        n_samples=GENERATED_ROWS, random_state=20261201, **settings
+    )
+    return x, (y[:, 0] if y.ndim == 2 else y), "tabular", task
 
 
 @cache
