@@ -320,7 +320,8 @@ class Recommendation(_ResultMixin):
         Without extrapolation: the smallest and largest lr the last round's
         Holm-adjusted paired tests did not rule out at level ``alpha`` (a confidence set
         for the best lr at that horizon, given as its range; with one replicate, the last
-        round's survivors). With extrapolation (``epochs`` given): the ``1 - alpha``
+        round's survivors, often the one lr left: then ``ci_low == ci_high == lr`` and the
+        display says there is no interval). With extrapolation (``epochs`` given): the ``1 - alpha``
         interval of the extrapolated optimum (:func:`extrapolation_interval`) when at
         least three rounds ran and their optima scatter about the line, else the last
         round's range widened to contain the extrapolated optimum. ``lr`` is the grid lr
@@ -372,10 +373,15 @@ class Recommendation(_ResultMixin):
         return plot_recommendation(self, ax=ax, **kwargs)
 
     def _header(self) -> str:
-        return (
-            f"Recommended lr {self.lr:.4g} [{self.ci_low:.4g}, {self.ci_high:.4g}] by "
-            f"{self.method} ({self.rounds} rounds, stopped: {self.stopped})"
-        )
+        run = f"by {self.method} ({self.rounds} rounds, stopped: {self.stopped})"
+        if self.replicates == 1 and self.ci_low == self.ci_high:
+            # one replicate and one survivor: no scatter to test, so no interval to show
+            return (
+                f"Recommended lr {self.lr:.4g} {run}; no interval: with one replicate the "
+                "last round's single lr has nothing to be tested against (replicates >= 2 "
+                "give a confidence set, epochs an extrapolation interval)"
+            )
+        return f"Recommended lr {self.lr:.4g} [{self.ci_low:.4g}, {self.ci_high:.4g}] {run}"
 
 
 def halving_cost(n_lrs: int, keep_fraction: float = 0.5) -> int:

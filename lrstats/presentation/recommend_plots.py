@@ -92,7 +92,7 @@ def plot_recommendation(
         ax.set_yscale("log")
     if math.isfinite(recommendation.lr):
         low, high = recommendation.ci_low, recommendation.ci_high
-        if math.isfinite(low) and math.isfinite(high):
+        if math.isfinite(low) and math.isfinite(high) and high > low:  # none: one lr left
             ax.axvspan(low, high, color="0.88", zorder=0, gid="interval",
                        label=f"interval [{low:.3g}, {high:.3g}]")  # fmt: skip
         ax.axvline(recommendation.lr, color="black", lw=1.2, gid="recommended",

@@ -94,3 +94,17 @@ def test_recommendation_frames():
     summary = rec.summary_frame()
     assert len(summary) == 6 and list(summary["round"]) == [0, 0, 0, 0, 1, 1]
     assert summary.loc[summary["lr"] == 1e-2, "mean"].tolist() == pytest.approx([1.05, 0.525])
+
+
+def test_one_replicate_and_one_lr_left_shows_no_interval():
+    single = make_recommendation(replicates=1, ci_low=1e-2, ci_high=1e-2,
+                                 method="successive_halving")  # fmt: skip
+    header = single._header()
+    assert "no interval" in header and "[0.01, 0.01]" not in header
+    assert "interval" not in _gids(single.plot())
+    plt.close("all")
+    # a set of one lr that paired tests left (two replicates) is a confidence set: shown
+    tested = make_recommendation(ci_low=1e-2, ci_high=1e-2)
+    assert "[0.01, 0.01]" in tested._header()
+    # and a real interval is shown with one replicate too
+    assert "[0.003, 0.03]" in make_recommendation(replicates=1)._header()
