@@ -189,6 +189,35 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
     )
 
 
+def test_miss_directions_count_too_large_and_too_small_and_name_the_worst_optimizer(
+    monkeypatch,
+):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import selection_quality as Q
+
+    # seed 0 and 1: three misses too large (two under adam), one too small (sgd); hits
+    # at -0.5 and 0. Errors of the misses in decades: +0.5, +1.0, -0.5, +0.5.
+    rows = pd.DataFrame(
+        [
+            (Q.DEFAULT_METHOD, "a/adam", 10**-2.5, 1e-3, 0.3),
+            (Q.DEFAULT_METHOD, "b/adam", 1e-2, 1e-3, 0.2),
+            (Q.DEFAULT_METHOD, "c/sgd", 10**-1.5, 1e-1, 0.01),
+            (f"{Q.DEFAULT_METHOD}, seed=1", "c/sgd", 10**-1.5, 1e-1, 0.1),
+            (f"{Q.DEFAULT_METHOD}, seed=1", "d/lion", 10**-3.5, 1e-4, 0.4),
+            (f"{Q.DEFAULT_METHOD}, seed=1", "a/adam", 1e-3, 1e-3, 0.0),
+            ("default", "a/adam", 1.0, 1e-3, 9.0),  # another method: not counted
+        ],
+        columns=["method", "cell", "raw_pick", "best_lr", "regret"],
+    )
+    text = Q.miss_directions(rows, Q.DEFAULT_METHOD)
+    assert "larger than the best lr in 3 of 4 runs and smaller in 1" in text
+    assert "misses +0.38 decades on average, of all runs +0.17)" in text
+    assert "the most misses under adam: 2 of 3 runs, its picks +0.50 decades" in text
+    # no misses, or no raw picks: nothing to say
+    assert Q.miss_directions(rows.assign(regret=0.0), Q.DEFAULT_METHOD) == ""
+    assert Q.miss_directions(rows.drop(columns="raw_pick"), Q.DEFAULT_METHOD) == ""
+
+
 def test_every_recommend_variant_pins_the_settings_it_was_run_with(monkeypatch):
     # recommend_lr's defaults change; a variant that leaned on them would rerun as another
     # method than the one its rows measured
