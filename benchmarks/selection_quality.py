@@ -148,7 +148,8 @@ def scored(
     picks = load_picks()
     if "evidence" in picks:  # the replayed estimator, then the rounds' JSON is not needed
         rounds = picks[picks["function"] == "recommend_rounds"]
-        parts = [picks, M.replay_shrunk(rounds)] if len(rounds) else [picks]
+        replayed = [M.replay_shrunk(rounds), M.replay_shrunk(rounds, M.LEVEL_OFFSET)]
+        parts = [picks, *replayed] if len(rounds) else [picks]
         picks = pd.concat(parts, ignore_index=True).drop(columns="evidence")
     picks = picks[(picks["held_out"] == held_out) & picks["cell"].isin(set(truth["cell"]))].copy()
     picks["cost"] = picks["cpu_s"] / picks["cell"].map(cost["cpu_s"])
@@ -273,13 +274,13 @@ CHOSEN_VARIANT = M.CURRENT_VARIANT  # the defaults (fifth held-out batch)
 PREVIOUS_METHOD = M.PREVIOUS_DEFAULT_NAME
 KNOWN_METHOD = M.ROUNDS_NAME  # the defaults from the third to the fifth batch
 #: The batches nothing about the current defaults was estimated or chosen on.
-UNSEEN = C.HELD_OUT_SIXTH + C.HELD_OUT_SEVENTH + C.HELD_OUT_EIGHTH
+UNSEEN = C.HELD_OUT_SIXTH + C.HELD_OUT_SEVENTH + C.HELD_OUT_EIGHTH + C.HELD_OUT_NINTH
 #: The grid's step in log10 lr (half a decade).
 GRID_STEP = float(np.log10(C.GRID[1] / C.GRID[0]))
 #: The held-out batches named after ``horizon_slope`` was estimated (out of sample for it).
 LATER = (
     C.HELD_OUT_THIRD + C.HELD_OUT_FOURTH + C.HELD_OUT_FIFTH + C.HELD_OUT_SIXTH
-    + C.HELD_OUT_SEVENTH + C.HELD_OUT_EIGHTH
+    + C.HELD_OUT_SEVENTH + C.HELD_OUT_EIGHTH + C.HELD_OUT_NINTH
 )  # fmt: skip
 PREVIOUS_VARIANT = M.PREVIOUS_VARIANT  # chosen on the development cells
 #: Every seed the defaults (and the slope variants) were run with.
@@ -294,6 +295,7 @@ BATCHES = (
     ("sixth", C.HELD_OUT_SIXTH),
     ("seventh", C.HELD_OUT_SEVENTH),
     ("eighth", C.HELD_OUT_EIGHTH),
+    ("ninth", C.HELD_OUT_NINTH),
 )
 
 

@@ -279,6 +279,10 @@ def test_the_shrunk_slope_replay_moves_the_known_slope_halfway_to_the_rounds(mon
     assert out["raw_pick"].iloc[0] == pytest.approx(10.0**target)
     assert out["pick"].iloc[0] == M.nearest_grid(10.0**target)
     assert out["method"].iloc[0] == M.SHRUNK_NAME + ", seed=1"
+    # the ninth batch's candidate: the same line moved down by LEVEL_OFFSET decades
+    moved = M.replay_shrunk(rounds, M.LEVEL_OFFSET)
+    assert moved["raw_pick"].iloc[0] == pytest.approx(10.0 ** (target + M.LEVEL_OFFSET))
+    assert moved["method"].iloc[0] == M.OFFSET_NAME + ", seed=1"
     # with the weight at 0 the replay would be the known slope's: the two differ here
     known = np.mean(np.array(vertices) - M.HORIZON_SLOPE * x) + M.HORIZON_SLOPE * np.log10(80)
     assert abs(target - known) > 0.1

@@ -506,15 +506,36 @@ FIFTH_RULE = (
 )
 
 
-def replay_shrunk(rounds: pd.DataFrame) -> pd.DataFrame:
+# The ninth batch's candidate. The defaults' extrapolated log10 lr (``SHRUNK_NAME``, raw,
+# before the nearest grid lr) lies above the best grid lr by +0.229 decades on average over
+# the 123 runs (seeds 0-2) of the development cells and the first five held-out batches
+# (+0.249 on the 30 development runs, +0.222 on the 93 held-out ones); that is the line's
+# level, not its slope, too high. The candidate moves the line down by that estimate. It
+# was written down after the unseen batches' mean error (+0.221) had been looked at, so
+# those batches cannot judge it; ``NINTH_RULE`` does, on ten cells named before their runs.
+LEVEL_OFFSET = -0.23
+OFFSET_NAME = "recommend_lr defaults, level -0.23 decades (replayed candidate)"
+#: Fixed before any run on ``cells.HELD_OUT_NINTH``.
+NINTH_RULE = (
+    "on the ninth held-out batch, over seeds 0, 1 and 2: the level offset is worth adopting "
+    "(and then measuring on a later batch, since the ninth chose it) only if its runs within "
+    "5% are more than the defaults' and its worst regret is at most max(0.25, the defaults' "
+    "worst); otherwise it is dropped. Either way the batch adds ten cells to the defaults' "
+    "unseen rate"
+)
+
+
+def replay_shrunk(rounds: pd.DataFrame, offset: float = 0.0) -> pd.DataFrame:
     """``SHRUNK_NAME``'s picks, replayed on the rounds of ``recommend_rounds``' rows.
 
     Each row's ``evidence`` gives the round optima (``round_optima``); the line through them
     has the slope ``HORIZON_SLOPE + SHRINK_WEIGHT * (fitted - HORIZON_SLOPE)``
     (``extrapolate_optimum(..., fitted_slope_weight=SHRINK_WEIGHT)``, the library's own
     estimator since it was chosen) and is read at ``C.EPOCHS`` epochs. Costs and steps are
-    the rounds' own (the same training).
+    the rounds' own (the same training). With ``offset`` (decades of lr), the line is moved
+    by it and the rows are ``OFFSET_NAME``'s (the ninth batch's candidate, ``LEVEL_OFFSET``).
     """
+    name = SHRUNK_NAME if offset == 0.0 else OFFSET_NAME
     rows = []
     for row in rounds.itertuples(index=False):
         evidence = json.loads(row.evidence)
@@ -527,10 +548,10 @@ def replay_shrunk(rounds: pd.DataFrame) -> pd.DataFrame:
         target = extrapolate_optimum(
             optima, C.EPOCHS * evidence["steps_per_epoch"], slope=HORIZON_SLOPE,
             fitted_slope_weight=SHRINK_WEIGHT,
-        )  # fmt: skip
+        ) + offset  # fmt: skip
         raw = 10.0**target if math.isfinite(target) else math.nan
         rows.append({**row._asdict(), "function": "recommend_rounds_replayed",
-                     "method": row.method.replace(ROUNDS_NAME, SHRUNK_NAME),
+                     "method": row.method.replace(ROUNDS_NAME, name),
                      "raw_pick": raw, "pick": nearest_grid(raw), "evidence": None})  # fmt: skip
     return pd.DataFrame(rows)
 
