@@ -123,7 +123,7 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
 
     batches = [C.HELD_OUT_FIRST, C.HELD_OUT_SECOND, C.HELD_OUT_THIRD, C.HELD_OUT_FOURTH,
                C.HELD_OUT_FIFTH, C.HELD_OUT_SIXTH, C.HELD_OUT_SEVENTH,
-               C.HELD_OUT_EIGHTH]  # fmt: skip
+               C.HELD_OUT_EIGHTH, C.HELD_OUT_NINTH]  # fmt: skip
     names = [[cell.name for cell in batch] for batch in batches]
     flat = [name for batch in names for name in batch]
     # the batches are disjoint, and none of their cells is a development cell
@@ -153,10 +153,11 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
     assert table.loc["third", "recommend_lr previous defaults"].endswith(", worst 0")
     assert table.loc["seventh", "recommend_lr defaults (current)"].endswith(", worst 0")
     assert table.loc["eighth", "recommend_lr defaults (current)"].endswith(", worst 0")
+    assert table.loc["ninth", "recommend_lr defaults (current)"].endswith(", worst 0")
     text = Q.held_out_note(held)
-    # the unseen cells: the sixth to eighth batches together
-    unseen = len(names[5]) + len(names[6]) + len(names[7])
-    assert Q.UNSEEN_NAMES == "sixth, seventh and eighth"
+    # the unseen cells: the sixth to ninth batches together
+    unseen = sum(len(batch) for batch in names[5:9])
+    assert Q.UNSEEN_NAMES == "sixth, seventh, eighth and ninth"
     interval = Q.binomtest(unseen - 1, unseen).proportion_ci(method="exact")
     assert f"within 5% in {unseen - 1}/{unseen} cells (worst regret 0.4)" in text
     assert f"interval is {interval.low:.2f}-{interval.high:.2f}" in text
@@ -185,7 +186,7 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
     assert f"over seeds 0, 1 and 2, {3 * unseen - 2} of {3 * unseen} runs" in text
     # without rows for the unseen batches there is no rate to give
     assert "Clopper" not in Q.held_out_note(
-        held[~held["cell"].isin(names[5] + names[6] + names[7])]
+        held[~held["cell"].isin(names[5] + names[6] + names[7] + names[8])]
     )
 
 
@@ -340,7 +341,7 @@ def test_precision_table_counts_narrow_optima_and_the_defaults_scatter(monkeypat
     grid = np.array(C.GRID)
     best_index = 6
     dev = [cell.name for cell in C.DEVELOPMENT]
-    late = [cell.name for cell in C.HELD_OUT_THIRD + C.HELD_OUT_EIGHTH]
+    late = [cell.name for cell in C.HELD_OUT_THIRD + C.HELD_OUT_NINTH]
     early = [cell.name for cell in C.HELD_OUT_FIRST]
     # development cells: the best and both neighbours within 5%; later cells: only the best
     final = pd.DataFrame(
@@ -372,7 +373,7 @@ def test_precision_table_counts_narrow_optima_and_the_defaults_scatter(monkeypat
     assert list(table.index) == [label for label, _ in Q.PRECISION_GROUPS]
     assert table.loc["development", "lrs within 5% (mean)"] == 3
     assert table.loc["development", "cells with one"] == 0
-    assert Q.LATER_SPAN == "3-8"  # the third batch to the last one named
+    assert Q.LATER_SPAN == "3-9"  # the third batch to the last one named
     later = table.loc[f"held-out, batches {Q.LATER_SPAN}"]
     assert later["n"] == len(late) and later["cells with one"] == len(late)
     errors = np.tile([-0.3, 0.0, 0.3], len(late))
@@ -388,3 +389,52 @@ def test_precision_table_counts_narrow_optima_and_the_defaults_scatter(monkeypat
     # the second sweep picks a neighbour: within 5% only where neighbours are
     assert table.loc["development", "second sweep within 5%"] == f"{len(dev)}/{len(dev)}"
     assert later["second sweep within 5%"] == f"0/{len(late)}"
+
+
+def test_the_ninth_batch_section_applies_its_rule_to_the_rows(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import selection_quality as Q
+    from _selection import cells as C
+    from _selection import methods as M
+
+    def rows(cells, misses, overshoot=0.5):
+        # every seed's rows of the moved line and the defaults' replay; the raw picks lie
+        # `overshoot` decades above the best grid lr
+        return pd.DataFrame(
+            [
+                {"method": M.seed_name(name, seed), "cell": cell.name, "pick": 0.01,
+                 "raw_pick": 10.0 ** (-2 + overshoot), "best_lr": 0.01,
+                 "regret": misses.get((name, seed, cell.name), 0.0), "cost": 0.05}
+                for name in (M.OFFSET_NAME, M.SHRUNK_NAME)
+                for seed in Q.SEEDS
+                for cell in cells
+            ]
+        )  # fmt: skip
+
+    first, second = (cell.name for cell in C.HELD_OUT_NINTH[:2])
+    estimated = [cell for _, batch in Q.BATCHES[:5] for cell in batch]
+    dev = rows(C.DEVELOPMENT, {})
+    # one miss fewer for the moved line, the same worst regret: it passes the rule
+    held = pd.concat([
+        rows(estimated, {}),
+        rows(C.HELD_OUT_NINTH, {(M.SHRUNK_NAME, 0, first): 0.3, (M.SHRUNK_NAME, 1, second): 0.1,
+                                (M.OFFSET_NAME, 2, first): 0.3}),
+    ])  # fmt: skip
+    parts = Q.ninth_section(dev, held)
+    table = next(part for part in parts if isinstance(part, pd.DataFrame))
+    assert table.loc[M.OFFSET_NAME, "total"] == 29 and table.loc[M.SHRUNK_NAME, "total"] == 28
+    text = "\n".join(part for part in parts if isinstance(part, str))
+    assert "Decision: the moved line passes the rule; it is not the default yet" in text
+    n_cells = len(C.DEVELOPMENT) + len(estimated)
+    assert f"({n_cells} cells, {3 * n_cells} runs over seeds 0, 1 and 2)" in text
+    assert "lies +0.500 decades from the best" in text
+    # a worst regret above max(0.25, the defaults'): dropped, though it has more cells
+    held = pd.concat([
+        rows(estimated, {}),
+        rows(C.HELD_OUT_NINTH, {(M.SHRUNK_NAME, 0, first): 0.1, (M.SHRUNK_NAME, 1, second): 0.1,
+                                (M.OFFSET_NAME, 2, first): 0.3}),
+    ])  # fmt: skip
+    text = "\n".join(part for part in Q.ninth_section(dev, held) if isinstance(part, str))
+    assert "Decision: the moved line fails the rule and is dropped" in text
+    # no ninth-batch rows: no section
+    assert Q.ninth_section(dev, rows(estimated, {})) == []
