@@ -274,13 +274,16 @@ CHOSEN_VARIANT = M.CURRENT_VARIANT  # the defaults (fifth held-out batch)
 PREVIOUS_METHOD = M.PREVIOUS_DEFAULT_NAME
 KNOWN_METHOD = M.ROUNDS_NAME  # the defaults from the third to the fifth batch
 #: The batches nothing about the current defaults was estimated or chosen on.
-UNSEEN = C.HELD_OUT_SIXTH + C.HELD_OUT_SEVENTH + C.HELD_OUT_EIGHTH + C.HELD_OUT_NINTH
+UNSEEN = (
+    C.HELD_OUT_SIXTH + C.HELD_OUT_SEVENTH + C.HELD_OUT_EIGHTH + C.HELD_OUT_NINTH
+    + C.HELD_OUT_TENTH
+)  # fmt: skip
 #: The grid's step in log10 lr (half a decade).
 GRID_STEP = float(np.log10(C.GRID[1] / C.GRID[0]))
 #: The held-out batches named after ``horizon_slope`` was estimated (out of sample for it).
 LATER = (
     C.HELD_OUT_THIRD + C.HELD_OUT_FOURTH + C.HELD_OUT_FIFTH + C.HELD_OUT_SIXTH
-    + C.HELD_OUT_SEVENTH + C.HELD_OUT_EIGHTH + C.HELD_OUT_NINTH
+    + C.HELD_OUT_SEVENTH + C.HELD_OUT_EIGHTH + C.HELD_OUT_NINTH + C.HELD_OUT_TENTH
 )  # fmt: skip
 PREVIOUS_VARIANT = M.PREVIOUS_VARIANT  # chosen on the development cells
 #: Every seed the defaults (and the slope variants) were run with.
@@ -296,6 +299,7 @@ BATCHES = (
     ("seventh", C.HELD_OUT_SEVENTH),
     ("eighth", C.HELD_OUT_EIGHTH),
     ("ninth", C.HELD_OUT_NINTH),
+    ("tenth", C.HELD_OUT_TENTH),
 )
 
 

@@ -177,9 +177,25 @@ HELD_OUT_NINTH = _held_out(
     "sparse_narrow/lamb",
     "friedman1_mid/adamw",
 )
+#: Named on 2026-12-01 after the ninth batch passed ``methods.LEVEL_OFFSET`` by
+#: ``methods.NINTH_RULE`` and before any of its own runs, with nothing to choose: it measures
+#: the candidate unseen (``recommend_lr``'s defaults are unchanged) and adds ten cells to
+#: the defaults' unseen rate. scikit-learn's generators with settings no earlier cell used.
+HELD_OUT_TENTH = _held_out(
+    "friedman2_mid/adam",
+    "moons_far/nadam",
+    "classification_sep2/adamw",
+    "regression_wide_noisy/rmsprop",
+    "blobs_pairs/sgd",
+    "quantiles_flat/adamax",
+    "swiss_hole_quiet/lion",
+    "s_curve_rough/lamb",
+    "sparse_mid/adagrad",
+    "friedman3_mid/adam",
+)
 HELD_OUT = (
     HELD_OUT_FIRST + HELD_OUT_SECOND + HELD_OUT_THIRD + HELD_OUT_FOURTH + HELD_OUT_FIFTH
-    + HELD_OUT_SIXTH + HELD_OUT_SEVENTH + HELD_OUT_EIGHTH + HELD_OUT_NINTH
+    + HELD_OUT_SIXTH + HELD_OUT_SEVENTH + HELD_OUT_EIGHTH + HELD_OUT_NINTH + HELD_OUT_TENTH
 )  # fmt: skip
 ALL_CELLS = DEVELOPMENT + HELD_OUT
 #: Keras' own default lr of each optimizer (SGD's is 0.01), what a user starts from.
@@ -454,6 +470,34 @@ GENERATORS = {
     "sparse_narrow": ("sparse_uncorrelated", "regression", dict(n_features=5)),
     # regression, 15 features (5 informative), noise sd 2
     "friedman1_mid": ("friedman1", "regression", dict(n_features=15, noise=2.0)),
+    # regression, 4 features, noise sd 30
+    "friedman2_mid": ("friedman2", "regression", dict(noise=30.0)),
+    # binary, two interleaved half circles, noise sd 0.4
+    "moons_far": ("moons", "binary", dict(noise=0.4)),
+    # 3 classes, 12 features (6 informative), far apart
+    "classification_sep2": (
+        "classification",
+        "multiclass",
+        dict(n_features=12, n_informative=6, n_classes=3, class_sep=2.0),
+    ),
+    # linear, 60 features (30 informative), noise sd 20
+    "regression_wide_noisy": (
+        "regression",
+        "regression",
+        dict(n_features=60, n_informative=30, noise=20.0),
+    ),
+    # 6 clusters in 2 dimensions, sd 1.5
+    "blobs_pairs": ("blobs", "multiclass", dict(n_features=2, centers=6, cluster_std=1.5)),
+    # 5 classes by nested Gaussian shells, 3 features
+    "quantiles_flat": ("gaussian_quantiles", "multiclass", dict(n_features=3, n_classes=5)),
+    # regression: the position along a swiss roll with a hole, noise sd 0.2
+    "swiss_hole_quiet": ("swiss_roll", "regression", dict(noise=0.2, hole=True)),
+    # regression: the position along the S, noise sd 0.8
+    "s_curve_rough": ("s_curve", "regression", dict(noise=0.8)),
+    # regression, 20 features (4 informative), unit noise
+    "sparse_mid": ("sparse_uncorrelated", "regression", dict(n_features=20)),
+    # regression, 4 features (an arctan), noise sd 0.25
+    "friedman3_mid": ("friedman3", "regression", dict(noise=0.25)),
 }
 GENERATED = tuple(GENERATORS)
 #: statsmodels tables as one-feature regressions on the log of the feature: (feature,
