@@ -309,9 +309,9 @@ def _english(words: list[str]) -> str:
 
 
 #: The names of the :data:`UNSEEN` batches, for the report's text ("sixth, seventh,
-#: eighth and ninth").
+#: eighth, ninth and tenth").
 UNSEEN_NAMES = _english([label for label, cells in BATCHES if set(cells) <= set(UNSEEN)])
-#: The held-out batches by number, for the report's text ("3-9").
+#: The held-out batches by number, for the report's text ("3-10").
 LATER_SPAN = "-".join(
     str(i)
     for i in (
@@ -329,7 +329,7 @@ function); do not edit by hand.
 **Cells.** A dataset bundled with scikit-learn or statsmodels, or drawn by one of
 scikit-learn's generators from a literal seed (no downloads) × an optimizer: development
 cells digits (8×8 images, flattened), breast_cancer, diabetes, fair (any affair), randhie
-(log1p visits) × SGD (momentum 0.9) and Adam. Held-out cells in nine batches, each named
+(log1p visits) × SGD (momentum 0.9) and Adam. Held-out cells in ten batches, each named
 before any of its runs: anes96 × SGD, wine × Adam, modechoice × RMSprop; friedman1 × Adam,
 hastie × SGD, classification (4 classes) × RMSprop, moons × Nadam, star98 (log-odds) ×
 AdamW, grunfeld (log investment) × SGD; friedman2 × RMSprop, circles × SGD, quantiles
@@ -350,9 +350,12 @@ blobs_many (12 classes) × Lion, quantiles_wide (3 classes) × Adagrad, circles_
 sparse_wide × Lamb, friedman2_noisy × Adamax, classification_clustered × SGD;
 friedman3_clean × Adam, moons_mid × Adam, classification_weighted3 (3 classes) × Nadam,
 regression_rank3 × SGD, blobs_unequal (4 classes) × RMSprop, circles_far × Adamax,
-swiss_roll_noisy × Adagrad, s_curve_mid × Lion, sparse_narrow × Lamb, friedman1_mid × AdamW
-(the last four batches, flower_pixels apart: scikit-learn's generators with settings no
-earlier cell used). "Held-out cells" below says what each of the nine batches was used for.
+swiss_roll_noisy × Adagrad, s_curve_mid × Lion, sparse_narrow × Lamb, friedman1_mid × AdamW;
+friedman2_mid × Adam, moons_far × Nadam, classification_sep2 (3 classes) × AdamW,
+regression_wide_noisy × RMSprop, blobs_pairs (6 classes) × SGD, quantiles_flat (5 classes) ×
+Adamax, swiss_hole_quiet × Lion, s_curve_rough × Lamb, sparse_mid × Adagrad, friedman3_mid ×
+Adam (the last five batches, flower_pixels apart: scikit-learn's generators with settings no
+earlier cell used). "Held-out cells" below says what each of the ten batches was used for.
 One fixed split per dataset (at most 2,000 training and 1,000 validation rows),
 standardized features, one MLP (64-64 ReLU), batch 32, 20 epochs, for every cell.
 
@@ -519,8 +522,8 @@ def held_out_note(held: pd.DataFrame) -> str:
         f"(`fitted_slope_weight={M.SHRINK_WEIGHT:g}`) to the rounds' own, was written down on "
         "the 31 cells of the first four batches and the development cells, and the fifth "
         "chose it by a rule fixed before its runs (`FIFTH_RULE`, below), so the counts of "
-        "the third and fifth batches carry those choices' optimism; the sixth to the ninth "
-        "were named after the last choice (the seventh to the ninth with nothing to choose "
+        "the third and fifth batches carry those choices' optimism; the sixth to the tenth "
+        "were named after the last choice (the seventh to the tenth with nothing to choose "
         'about the defaults; the ninth judged one candidate, see "The ninth batch"), and '
         "nothing about the current defaults was estimated or chosen on them."
         + rate
@@ -594,7 +597,8 @@ def fifth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
 def ninth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
     """``M.NINTH_RULE`` applied to the ninth batch: the defaults' line moved down by
     ``M.LEVEL_OFFSET`` against the defaults, both replayed on the same rounds; the same two
-    on the cells the offset was estimated on. Empty without the ninth batch's rows."""
+    on the cells the offset was estimated on, and on the tenth batch (unseen for it). Empty
+    without the ninth batch's rows."""
     if held is None:
         return []
     names = (M.OFFSET_NAME, M.SHRUNK_NAME)
@@ -619,6 +623,7 @@ def ninth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
             f"{b['worst regret']:.3g}"
         )
 
+    tenth = {name: seed_counts(in_cells(held, C.HELD_OUT_TENTH), name) for name in names}
     table = pd.DataFrame(counts).T.drop(columns="median cost")
     return [
         "## The ninth batch: the line's level (`LEVEL_OFFSET`)",
@@ -644,6 +649,13 @@ def ninth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
             "it, so a later batch, named before its runs, has to measure it unseen first."
             if worth
             else "the moved line fails the rule and is dropped; the defaults stay."
+        ),
+        "",
+        (
+            f"On the tenth batch ({', '.join(c.name for c in C.HELD_OUT_TENTH)}), named after "
+            "this decision and before its runs, with nothing to choose: " + pair(tenth) + "."
+            if all(value is not None for value in tenth.values())
+            else ""
         ),
         "",
     ]
