@@ -300,6 +300,7 @@ BATCHES = (
     ("eighth", C.HELD_OUT_EIGHTH),
     ("ninth", C.HELD_OUT_NINTH),
     ("tenth", C.HELD_OUT_TENTH),
+    ("eleventh", C.HELD_OUT_ELEVENTH),
 )
 
 

@@ -123,7 +123,7 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
 
     batches = [C.HELD_OUT_FIRST, C.HELD_OUT_SECOND, C.HELD_OUT_THIRD, C.HELD_OUT_FOURTH,
                C.HELD_OUT_FIFTH, C.HELD_OUT_SIXTH, C.HELD_OUT_SEVENTH,
-               C.HELD_OUT_EIGHTH, C.HELD_OUT_NINTH, C.HELD_OUT_TENTH]  # fmt: skip
+               C.HELD_OUT_EIGHTH, C.HELD_OUT_NINTH, C.HELD_OUT_TENTH, C.HELD_OUT_ELEVENTH]  # fmt: skip
     names = [[cell.name for cell in batch] for batch in batches]
     flat = [name for batch in names for name in batch]
     # the batches are disjoint, and none of their cells is a development cell
@@ -228,14 +228,15 @@ def test_every_recommend_variant_pins_the_settings_it_was_run_with(monkeypatch):
     from _selection import methods as M
 
     settings = {"budget", "replicates", "initial_epochs", "nonincreasing", "keep_fraction",
-                "halve", "horizon_slope", "fitted_slope_weight"}  # fmt: skip
+                "halve", "horizon_slope", "fitted_slope_weight", "level_offset"}  # fmt: skip
     groups = [M.RECOMMEND_VARIANTS, M.EPOCH_VARIANTS, M.MONOTONE_VARIANTS,
               M.BUDGETED_VARIANTS, M.REPLICATE_VARIANTS, M.LONGER_VARIANTS, M.SLOPE_VARIANTS]  # fmt: skip
     for variants in groups:
         for name, kwargs in variants.items():
             assert settings <= set(kwargs), (name, settings - set(kwargs))
     assert M.PREVIOUS_SCHEDULE["horizon_slope"] is None
-    # the current defaults are the shrunk slope the fifth held-out batch chose
+    # the current defaults are the shrunk slope the fifth held-out batch chose, the line
+    # moved by the level offset the ninth passed
     import inspect
 
     from lrstats.keras.recommend import recommend_lr

@@ -218,6 +218,7 @@ def optuna_tpe(cell, budget_epochs=33, max_epochs=C.EPOCHS):
 FIRST_DEFAULTS = {
     "budget": 2.0, "replicates": 2, "initial_epochs": None, "nonincreasing": False,
     "keep_fraction": 0.5, "halve": True, "horizon_slope": None, "fitted_slope_weight": 0.0,
+    "level_offset": 0.0,
 }  # fmt: skip
 
 
@@ -226,6 +227,7 @@ FIRST_DEFAULTS = {
 SECOND_DEFAULTS = {
     "budget": 6.0, "replicates": 2, "initial_epochs": 1.0, "nonincreasing": True,
     "keep_fraction": 0.0, "halve": True, "horizon_slope": None, "fitted_slope_weight": 0.0,
+    "level_offset": 0.0,
 }  # fmt: skip
 
 
@@ -395,7 +397,7 @@ SLOPE_VARIANTS = {
     KNOWN_SLOPE_VARIANT: {
         "replicates": 1, "initial_epochs": 1.0, "budget": 3.0, "epochs": C.EPOCHS,
         "horizon_slope": HORIZON_SLOPE, "nonincreasing": True, "keep_fraction": 0.0,
-        "halve": True, "fitted_slope_weight": 0.0,
+        "halve": True, "fitted_slope_weight": 0.0, "level_offset": 0.0,
     },
 }  # fmt: skip
 
@@ -494,9 +496,10 @@ def recommend_rounds(cell):
 # seed: the evidence for it is its smaller worst case, not its count.
 SHRINK_WEIGHT = 0.5
 SHRUNK_NAME = "recommend_lr slope shrunk halfway to the rounds' (replayed)"
-#: The variant the fifth batch chose (``FIFTH_RULE``): ``recommend_lr``'s defaults since.
-CURRENT_VARIANT = "recommend ep R=1 halve slope=-0.7 shrunk 0.5"
-CURRENT_SETTINGS = {**SLOPE_VARIANTS[KNOWN_SLOPE_VARIANT], "fitted_slope_weight": SHRINK_WEIGHT}
+#: The variant the fifth batch chose (``FIFTH_RULE``): ``recommend_lr``'s defaults until
+#: the level offset (below).
+FIFTH_VARIANT = "recommend ep R=1 halve slope=-0.7 shrunk 0.5"
+FIFTH_SETTINGS = {**SLOPE_VARIANTS[KNOWN_SLOPE_VARIANT], "fitted_slope_weight": SHRINK_WEIGHT}
 #: Fixed before any run on ``cells.HELD_OUT_FIFTH``.
 FIFTH_RULE = (
     "on the fifth held-out batch, over seeds 0, 1 and 2: the shrunk slope replaces the known "
@@ -523,6 +526,15 @@ NINTH_RULE = (
     "worst); otherwise it is dropped. Either way the batch adds ten cells to the defaults' "
     "unseen rate"
 )
+
+
+# The ninth batch passed the offset (15 of 30 runs within 5% against the defaults' 13, the
+# same worst regret 1.17); the tenth, named after that and before its runs, measured it
+# unseen (26 of 30 against 24, the same worst regret 0.316). Adopted after the tenth:
+# ``recommend_lr(level_offset=-0.23)`` is the default, and ``cells.HELD_OUT_ELEVENTH``,
+# named before its runs, measures these defaults unseen with nothing to choose.
+CURRENT_VARIANT = "recommend ep R=1 halve slope=-0.7 shrunk 0.5 level -0.23"
+CURRENT_SETTINGS = {**FIFTH_SETTINGS, "level_offset": LEVEL_OFFSET}
 
 
 def replay_shrunk(rounds: pd.DataFrame, offset: float = 0.0) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import pytest
 from lrstats.keras import recommend as recommend_module
 from lrstats.keras import recommend_lr
 from lrstats.keras._state import _all_variables
+from lrstats.keras.recommend import DEFAULT_LEVEL_OFFSET
 
 LRS = [1e-3, 1e-2, 1e-1]
 # the fixture model's best lr in short rounds is LRS' largest: the grid-edge warning is
@@ -123,6 +124,8 @@ def test_divergence_is_data(make_model, regression_data):
         ({"horizon_slope": np.inf}, ValueError, "`horizon_slope` must be a finite number"),
         ({"fitted_slope_weight": 2.0}, ValueError, "`fitted_slope_weight` must be"),
         ({"fitted_slope_weight": None}, TypeError, "`fitted_slope_weight` must be a real"),
+        ({"level_offset": "low"}, TypeError, "`level_offset` must be a real number"),
+        ({"level_offset": np.nan}, ValueError, "`level_offset` must be a finite number"),
         (
             {"progress": "yes"},
             TypeError,
@@ -200,6 +203,9 @@ def test_epochs_extrapolates_the_round_optima(warm, regression_data):
     optima = pd.DataFrame(result.params["round_optima"])
     steps_per_epoch = int(np.ceil(result.params["n_train"] / result.params["batch_size"]))
     target = extrapolate_optimum(optima, 50 * steps_per_epoch, nonincreasing=True)
+    # the line's level moved by the default offset
+    target += DEFAULT_LEVEL_OFFSET
+    assert result.params["level_offset"] == DEFAULT_LEVEL_OFFSET
     assert result.params["extrapolated_log10_lr"] == pytest.approx(target)
     assert result.lr == grid[np.argmin(np.abs(np.log10(grid) - target))]
     assert result.method == "successive_halving+extrapolation"
@@ -213,7 +219,8 @@ def test_a_known_horizon_slope_extrapolates_with_that_slope(warm, regression_dat
     x, y = regression_data
     grid = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0])
     # one replicate, halving only: 5 -> 3 -> 2 lrs, three rounds at 1, 2, 4 epochs
-    kwargs = dict(lrs=grid, seed=0, replicates=1, budget=3.0, initial_epochs=1.0, epochs=50)
+    kwargs = dict(lrs=grid, seed=0, replicates=1, budget=3.0, initial_epochs=1.0, epochs=50,
+                  level_offset=0.0)  # fmt: skip
     fitted = recommend_lr(warm, x, y, horizon_slope=None, **kwargs)
     known = recommend_lr(warm, x, y, horizon_slope=-1.0, fitted_slope_weight=0.0, **kwargs)
     shrunk = recommend_lr(warm, x, y, horizon_slope=-1.0, fitted_slope_weight=0.4, **kwargs)
@@ -237,6 +244,33 @@ def test_a_known_horizon_slope_extrapolates_with_that_slope(warm, regression_dat
     assert len(optima) >= 2 and np.isfinite([low, high]).all()
     assert known.ci_low == pytest.approx(min(10.0**low, 10.0**target))
     assert known.ci_high == pytest.approx(max(10.0**high, 10.0**target))
+
+
+def test_the_level_offset_moves_the_line_and_its_interval_by_that_many_decades(
+    warm, regression_data
+):
+    x, y = regression_data
+    grid = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0])
+    kwargs = dict(lrs=grid, seed=0, replicates=1, budget=3.0, initial_epochs=1.0, epochs=50,
+                  horizon_slope=-1.0, fitted_slope_weight=0.0)  # fmt: skip
+    plain = recommend_lr(warm, x, y, level_offset=0.0, **kwargs)
+    moved = recommend_lr(warm, x, y, level_offset=-1.0, **kwargs)
+    default = recommend_lr(warm, x, y, **kwargs)
+    # the same rounds: the offset only enters the extrapolation
+    assert moved.params["round_optima"] == plain.params["round_optima"]
+    target = plain.params["extrapolated_log10_lr"]
+    assert moved.params["extrapolated_log10_lr"] == pytest.approx(target - 1.0)
+    assert default.params["extrapolated_log10_lr"] == pytest.approx(target + DEFAULT_LEVEL_OFFSET)
+    assert moved.lr == grid[np.argmin(np.abs(np.log10(grid) - (target - 1.0)))]
+    # the interval moves with it (a whole decade: exactly a factor 10)
+    assert moved.ci_low == pytest.approx(plain.ci_low / 10)
+    assert moved.ci_high == pytest.approx(plain.ci_high / 10)
+    assert moved.params["level_offset"] == -1.0 and plain.params["level_offset"] == 0.0
+    # without `epochs` there is no line to move
+    last = dict(kwargs, epochs=None)
+    assert recommend_lr(warm, x, y, level_offset=-1.0, **last).lr == (
+        recommend_lr(warm, x, y, level_offset=0.0, **last).lr
+    )
 
 
 def test_initial_epochs_gives_whole_epoch_horizons_and_one_replicate_runs(warm, regression_data):

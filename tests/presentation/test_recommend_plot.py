@@ -70,9 +70,15 @@ def test_report_shows_the_recommendation_beside_the_analysis(frame, tmp_path):
     index = write_report(
         analysis, tmp_path / "s", formats=["png"], dpi=30, extra={"recommendation": shrunk}
     )
+    text = (tmp_path / "s" / "index.md").read_text()
+    assert "along a slope of -0.7 moved 0.5 of the way to the rounds' fitted slope" in text
+    assert "the line moved" not in text  # no level offset in these params
+    level = make_recommendation(params={**shrunk.params, "level_offset": -0.23})
+    write_report(
+        analysis, tmp_path / "o", formats=["png"], dpi=30, extra={"recommendation": level}
+    )
     assert (
-        "along a slope of -0.7 moved 0.5 of the way to the rounds' fitted slope"
-        in (tmp_path / "s" / "index.md").read_text()
+        "fitted slope, the line moved -0.23 decades" in (tmp_path / "o" / "index.md").read_text()
     )
     assert (tmp_path / "r" / "figures" / "recommendation.png").exists()
     table = (tmp_path / "r" / "tables" / "recommendation.csv").read_text()

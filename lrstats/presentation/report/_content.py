@@ -652,6 +652,9 @@ def _describe(recommendation: Any) -> str:
         along = f"a slope of {fmt(slope)}" if slope is not None else "a fitted slope"
         if slope is not None and weight > 0:
             along += f" moved {fmt(weight)} of the way to the rounds' fitted slope"
+        offset = params.get("level_offset") or 0
+        if offset:
+            along += f", the line moved {fmt(offset)} decades"
         told = f", extrapolated to {fmt(epochs)} epochs along {along}"
     return (
         f"{recommendation.method} over {len(params.get('lrs', []))} lrs, "
