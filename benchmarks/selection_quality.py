@@ -270,11 +270,14 @@ def markdown(rows: pd.DataFrame, held_out: bool) -> str:
 
 
 DEFAULT_METHOD = M.DEFAULT_NAME  # recommend_lr's defaults + epochs=20
-CHOSEN_VARIANT = M.CURRENT_VARIANT  # the defaults (fifth held-out batch)
+CHOSEN_VARIANT = M.CURRENT_VARIANT  # the defaults (the level offset, after the tenth batch)
 PREVIOUS_METHOD = M.PREVIOUS_DEFAULT_NAME
 KNOWN_METHOD = M.ROUNDS_NAME  # the defaults from the third to the fifth batch
-#: The batches nothing about the current defaults was estimated or chosen on.
-UNSEEN = (
+#: The batches nothing about the current defaults was estimated, chosen or looked at.
+UNSEEN = C.HELD_OUT_ELEVENTH
+#: The batches named after the fifth batch chose the shrunk slope and before the level
+#: offset was adopted: unseen for the defaults of that time (``M.SHRUNK_NAME``'s rows).
+SHRUNK_UNSEEN = (
     C.HELD_OUT_SIXTH + C.HELD_OUT_SEVENTH + C.HELD_OUT_EIGHTH + C.HELD_OUT_NINTH
     + C.HELD_OUT_TENTH
 )  # fmt: skip
@@ -284,6 +287,7 @@ GRID_STEP = float(np.log10(C.GRID[1] / C.GRID[0]))
 LATER = (
     C.HELD_OUT_THIRD + C.HELD_OUT_FOURTH + C.HELD_OUT_FIFTH + C.HELD_OUT_SIXTH
     + C.HELD_OUT_SEVENTH + C.HELD_OUT_EIGHTH + C.HELD_OUT_NINTH + C.HELD_OUT_TENTH
+    + C.HELD_OUT_ELEVENTH
 )  # fmt: skip
 PREVIOUS_VARIANT = M.PREVIOUS_VARIANT  # chosen on the development cells
 #: Every seed the defaults (and the slope variants) were run with.
@@ -309,10 +313,18 @@ def _english(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-#: The names of the :data:`UNSEEN` batches, for the report's text ("sixth, seventh,
-#: eighth, ninth and tenth").
-UNSEEN_NAMES = _english([label for label, cells in BATCHES if set(cells) <= set(UNSEEN)])
-#: The held-out batches by number, for the report's text ("3-10").
+def _batch_names(group) -> str:
+    """The batches of ``group`` for the report's text: "the eleventh batch", "the sixth,
+    seventh and eighth batches"."""
+    labels = [label for label, cells in BATCHES if set(cells) <= set(group)]
+    return f"the {_english(labels)} batch" + ("es" if len(labels) > 1 else "")
+
+
+#: The :data:`UNSEEN` batches, for the report's text ("the eleventh batch").
+UNSEEN_NAMES = _batch_names(UNSEEN)
+#: The :data:`SHRUNK_UNSEEN` batches ("the sixth, seventh, eighth, ninth and tenth batches").
+SHRUNK_UNSEEN_NAMES = _batch_names(SHRUNK_UNSEEN)
+#: The held-out batches by number, for the report's text ("3-11").
 LATER_SPAN = "-".join(
     str(i)
     for i in (
@@ -330,7 +342,7 @@ function); do not edit by hand.
 **Cells.** A dataset bundled with scikit-learn or statsmodels, or drawn by one of
 scikit-learn's generators from a literal seed (no downloads) × an optimizer: development
 cells digits (8×8 images, flattened), breast_cancer, diabetes, fair (any affair), randhie
-(log1p visits) × SGD (momentum 0.9) and Adam. Held-out cells in ten batches, each named
+(log1p visits) × SGD (momentum 0.9) and Adam. Held-out cells in eleven batches, each named
 before any of its runs: anes96 × SGD, wine × Adam, modechoice × RMSprop; friedman1 × Adam,
 hastie × SGD, classification (4 classes) × RMSprop, moons × Nadam, star98 (log-odds) ×
 AdamW, grunfeld (log investment) × SGD; friedman2 × RMSprop, circles × SGD, quantiles
@@ -355,8 +367,11 @@ swiss_roll_noisy × Adagrad, s_curve_mid × Lion, sparse_narrow × Lamb, friedma
 friedman2_mid × Adam, moons_far × Nadam, classification_sep2 (3 classes) × AdamW,
 regression_wide_noisy × RMSprop, blobs_pairs (6 classes) × SGD, quantiles_flat (5 classes) ×
 Adamax, swiss_hole_quiet × Lion, s_curve_rough × Lamb, sparse_mid × Adagrad, friedman3_mid ×
-Adam (the last five batches, flower_pixels apart: scikit-learn's generators with settings no
-earlier cell used). "Held-out cells" below says what each of the ten batches was used for.
+Adam; friedman1_quiet × Adam, moons_soft × RMSprop, classification_six (6 classes) × Adam,
+regression_small × AdamW, blobs_far (3 classes) × Nadam, quantiles_deep (4 classes) × SGD,
+circles_near × Lion, friedman2_loud × Adagrad, swiss_roll_mid × Lamb, s_curve_quiet × Adamax
+(the last six batches, flower_pixels apart: scikit-learn's generators with settings no
+earlier cell used). "Held-out cells" below says what each of the eleven batches was used for.
 One fixed split per dataset (at most 2,000 training and 1,000 validation rows),
 standardized features, one MLP (64-64 ReLU), batch 32, 20 epochs, for every cell.
 
@@ -423,15 +438,16 @@ def seeds_note(dev: pd.DataFrame, held: pd.DataFrame | None) -> str:
         + "; ".join(parts)
         + f"; {mean:.1f} development cells on average. The slope of the defaults was "
         "estimated on the development cells, so these counts are in-sample at every seed; "
-        f"the {UNSEEN_NAMES} held-out batches (below) are the unseen ones."
+        f"{UNSEEN_NAMES} (below) measures them unseen."
     )
 
 
 def batch_table(held: pd.DataFrame) -> pd.DataFrame:
     """Cells within 5% (and the worst regret) per held-out batch, seed 0: the current
-    defaults, the two defaults before them and Keras' default lrs."""
+    defaults, the three defaults before them and Keras' default lrs."""
     methods = {
         "recommend_lr defaults (current)": DEFAULT_METHOD,
+        "shrunk slope (defaults, fifth to tenth batch)": M.SHRUNK_NAME,
         "known slope -0.7 (defaults, third to fifth batch)": KNOWN_METHOD,
         "recommend_lr previous defaults": PREVIOUS_METHOD,
         "Keras' default lr (`default`)": "default",
@@ -478,40 +494,56 @@ def miss_directions(rows: pd.DataFrame, name: str) -> str:
     )
 
 
+def unseen_rate(rows: pd.DataFrame, name: str, label: str) -> str:
+    """`name`'s cells within 5% on ``rows`` (seed 0), its runs over seeds, the rate's
+    Clopper-Pearson interval and which way it misses; empty without rows."""
+    good, n, worst = within(rows, name)
+    if not n:
+        return ""
+    interval = binomtest(good, n).proportion_ci(method="exact")
+    counts = seed_counts(rows, name)
+    runs = f"; over seeds 0, 1 and 2, {counts['total']} of {counts['of']} runs" if counts else ""
+    mine = rows[rows["method"] == name]
+    where = ""
+    if {"val_loss_at_pick", "best"} <= set(mine.columns):
+        row = mine.loc[mine["regret"].idxmax()]
+        where = (
+            f", on {row['cell']}: final validation loss {row['val_loss_at_pick']:.2g} "
+            f"at the pick against {row['best']:.2g} at the best"
+        )
+    return (
+        f"{label} are within 5% in {good}/{n} cells (worst regret {worst:.3g}{where}){runs}; "
+        f"the rate's two-sided 95% Clopper-Pearson interval is {interval.low:.2f}-"
+        f"{interval.high:.2f} (the target's 9 of 10 is 0.90)." + miss_directions(rows, name)
+    )
+
+
 def held_out_note(held: pd.DataFrame) -> str:
     """What each held-out batch says about the current defaults, and the unseen batches' rate."""
     unseen = in_cells(held, UNSEEN)
-    good, n, worst = within(unseen, DEFAULT_METHOD)
-    rate = ""
-    if n:
-        interval = binomtest(good, n).proportion_ci(method="exact")
-        counts = seed_counts(unseen, DEFAULT_METHOD)
-        runs = (
-            f"; over seeds 0, 1 and 2, {counts['total']} of {counts['of']} runs" if counts else ""
-        )
-        mine = unseen[unseen["method"] == DEFAULT_METHOD]
-        where = ""
-        if {"val_loss_at_pick", "best"} <= set(mine.columns):
-            row = mine.loc[mine["regret"].idxmax()]
-            where = (
-                f", on {row['cell']}: final validation loss {row['val_loss_at_pick']:.2g} "
-                f"at the pick against {row['best']:.2g} at the best"
-            )
-        rate = (
-            f" On the unseen cells (the {UNSEEN_NAMES} batches) the current defaults are "
-            f"within 5% in {good}/{n} cells (worst regret {worst:.3g}{where}){runs}; the rate's "
-            f"two-sided 95% Clopper-Pearson interval is {interval.low:.2f}-{interval.high:.2f} "
-            "(the target's 9 of 10 is 0.90)." + miss_directions(unseen, DEFAULT_METHOD)
-        )
+    current = unseen_rate(unseen, DEFAULT_METHOD, "the current defaults")
+    rate = f" On the unseen cells ({UNSEEN_NAMES}) {current}" if current else ""
+    before = unseen_rate(
+        in_cells(held, SHRUNK_UNSEEN), M.SHRUNK_NAME, f"the defaults before it (`{M.SHRUNK_NAME}`)"
+    )
+    if before:
+        rate += f" On {SHRUNK_UNSEEN_NAMES}, unseen before the level offset, {before}"
     ceiling = ""
     again, n_again, worst_again = within(held, REPLICATION_METHOD)
     if n_again:
-        again_unseen, n_unseen, _ = within(unseen, REPLICATION_METHOD)
-        of_unseen = f", {again_unseen} of the {n_unseen} unseen ones" if n_unseen else ""
+        later = []
+        for label, group in (
+            ("unseen ones", UNSEEN),
+            ("cells of the sixth to tenth batches", SHRUNK_UNSEEN),
+        ):
+            hits, n_group, _ = within(in_cells(held, group), REPLICATION_METHOD)
+            if n_group:
+                later.append(f"{hits} of the {n_group} {label}")
+        of_later = f", {' and '.join(later)}" if later else ""
         ceiling = (
             " How far a pick can agree with this truth at all: a second full sweep "
             f"(`{REPLICATION_METHOD}`, at 20 times the target's cost) is within 5% in "
-            f"{again} of the {n_again} held-out cells it has run on{of_unseen} (worst regret "
+            f"{again} of the {n_again} held-out cells it has run on{of_later} (worst regret "
             f"{worst_again:.3g})."
         )
     return (
@@ -524,9 +556,14 @@ def held_out_note(held: pd.DataFrame) -> str:
         "the 31 cells of the first four batches and the development cells, and the fifth "
         "chose it by a rule fixed before its runs (`FIFTH_RULE`, below), so the counts of "
         "the third and fifth batches carry those choices' optimism; the sixth to the tenth "
-        "were named after the last choice (the seventh to the tenth with nothing to choose "
-        'about the defaults; the ninth judged one candidate, see "The ninth batch"), and '
-        "nothing about the current defaults was estimated or chosen on them."
+        "were named after that choice and measured those defaults unseen (the seventh to the "
+        "tenth with nothing to choose about them). The level offset "
+        f"(`level_offset={M.LEVEL_OFFSET:g}`) was estimated on the development cells and the "
+        "first five batches after the mean error on the sixth to eighth had been looked at; "
+        "the ninth passed it by a rule fixed before its runs, the tenth measured it, and it "
+        'was adopted after the tenth (see "The ninth batch"), so none of the first ten batches '
+        "is unseen for the current defaults. The eleventh was named after that and before its "
+        "runs, with nothing to choose."
         + rate
         + ceiling
         + " The previous defaults were fixed on the development "
@@ -537,7 +574,8 @@ def held_out_note(held: pd.DataFrame) -> str:
 
 def fifth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
     """``M.FIFTH_RULE`` applied to the fifth batch: the known slope against the shrunk one;
-    the same two on the cells seen before it and on the unseen batches (:data:`UNSEEN`).
+    the same two on the cells seen before it and on the batches after it that were unseen
+    for it (:data:`SHRUNK_UNSEEN`).
 
     The section's lines, its table a DataFrame (``document`` renders it; tabulate is not a
     test dependency); empty without the fifth batch's rows.
@@ -553,10 +591,9 @@ def fifth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
     earlier = pd.concat([dev, in_cells(held, earlier_cells)])
     n_earlier = earlier["cell"].nunique()
     before = {name: seed_counts(earlier, name) for name in names}
-    after = {name: seed_counts(in_cells(held, UNSEEN), name) for name in names}
+    after = {name: seed_counts(in_cells(held, SHRUNK_UNSEEN), name) for name in names}
     known, shrunk = counts[KNOWN_METHOD], counts[M.SHRUNK_NAME]
     chosen = shrunk["total"] >= known["total"] and shrunk["worst regret"] < known["worst regret"]
-    same, runs = _same_picks(pd.concat([dev, held]), DEFAULT_METHOD, M.SHRUNK_NAME)
     table = pd.DataFrame(counts).T.drop(columns="median cost")
     return [
         "## The fifth batch: how far the slope is known (`fitted_slope_weight`)",
@@ -576,14 +613,15 @@ def fifth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
         "Decision: "
         + (
             f"the shrunk slope is chosen; `recommend_lr(fitted_slope_weight="
-            f"{M.SHRINK_WEIGHT:g})` is the default now; `{DEFAULT_METHOD}`, run with "
-            f"it, repeats the replayed picks in {same} of {runs} runs (cells × seeds)."
+            f"{M.SHRINK_WEIGHT:g})` was the default from then (its picks are the replayed rows "
+            f"`{M.SHRUNK_NAME}`: the same rounds, the same line), and stays part of the "
+            'defaults under the level offset (see "The ninth batch").'
             if chosen
             else "the known slope stays."
         ),
         "",
         (
-            f"On the unseen cells (the {UNSEEN_NAMES} batches, named after this decision "
+            f"On the cells unseen for it ({SHRUNK_UNSEEN_NAMES}, named after this decision "
             "and before their runs): "
             + _pair(after)
             + ". The decision is not revisited on them: that would make them batches that "
@@ -598,8 +636,8 @@ def fifth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
 def ninth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
     """``M.NINTH_RULE`` applied to the ninth batch: the defaults' line moved down by
     ``M.LEVEL_OFFSET`` against the defaults, both replayed on the same rounds; the same two
-    on the cells the offset was estimated on, and on the tenth batch (unseen for it). Empty
-    without the ninth batch's rows."""
+    on the cells the offset was estimated on, on the tenth batch (unseen for it) and, after
+    its adoption, on :data:`UNSEEN`. Empty without the ninth batch's rows."""
     if held is None:
         return []
     names = (M.OFFSET_NAME, M.SHRUNK_NAME)
@@ -619,12 +657,36 @@ def ninth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
     def pair(found: dict) -> str:
         a, b = found[M.OFFSET_NAME], found[M.SHRUNK_NAME]
         return (
-            f"the moved line has {a['total']} of {a['of']} runs within 5% against the "
-            f"defaults' {b['total']}, worst regret {a['worst regret']:.3g} against "
+            f"the moved line has {a['total']} of {a['of']} runs within 5% against "
+            f"{b['total']} for the line unmoved, worst regret {a['worst regret']:.3g} against "
             f"{b['worst regret']:.3g}"
         )
 
     tenth = {name: seed_counts(in_cells(held, C.HELD_OUT_TENTH), name) for name in names}
+    eleventh = {name: seed_counts(in_cells(held, UNSEEN), name) for name in names}
+    current = seed_counts(in_cells(held, UNSEEN), DEFAULT_METHOD)
+    same, runs_rerun = _same_picks(pd.concat([dev, held]), DEFAULT_METHOD, M.OFFSET_NAME)
+    rerun = (
+        f"; `{DEFAULT_METHOD}`, rerun with it on every cell, repeats the replayed candidate's "
+        f"picks in {same} of {runs_rerun} runs (cells × seeds)"
+        if runs_rerun
+        else ""
+    )
+    adopted = (
+        f"Adopted after the tenth: `recommend_lr(level_offset={M.LEVEL_OFFSET:g})` is the "
+        f"default now{rerun}. The adoption "
+        "followed the tenth's counts, so the tenth is not unseen for it; "
+        f"{UNSEEN_NAMES} ({', '.join(c.name for c in UNSEEN)}) was named after the adoption "
+        "and before its runs, with nothing to choose"
+        + (
+            f": there the defaults have {current['total']} of {current['of']} runs within 5% "
+            f"(worst regret {current['worst regret']:.3g}), and, replayed on the same rounds, "
+            + pair(eleventh)
+            + "."
+            if current is not None and all(value is not None for value in eleventh.values())
+            else "; its runs are not in yet."
+        )
+    )
     table = pd.DataFrame(counts).T.drop(columns="median cost")
     return [
         "## The ninth batch: the line's level (`LEVEL_OFFSET`)",
@@ -646,15 +708,18 @@ def ninth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
         "",
         "Decision: "
         + (
-            "the moved line passes the rule; it is not the default yet: the ninth batch chose "
-            "it, so a later batch, named before its runs, has to measure it unseen first."
+            "the moved line passes the rule; it was not made the default at once: the ninth "
+            "batch chose it, so a later batch, named before its runs, measured it first."
             if worth
             else "the moved line fails the rule and is dropped; the defaults stay."
         ),
         "",
         (
             f"On the tenth batch ({', '.join(c.name for c in C.HELD_OUT_TENTH)}), named after "
-            "this decision and before its runs, with nothing to choose: " + pair(tenth) + "."
+            "this decision and before its runs: "
+            + pair(tenth)
+            + "."
+            + (f" {adopted}" if worth else "")
             if all(value is not None for value in tenth.values())
             else ""
         ),
@@ -921,14 +986,18 @@ def document(held_out_too: bool) -> str:
         f"`{CHOSEN_VARIANT}` (one replicate, halving over whole epochs 1, 2, 4, 8 within a "
         "budget of 3 epochs at every lr, the round optima carried to the planned 20 epochs "
         "along a line in log lr against log steps whose slope is -0.7 moved halfway to the "
-        "rounds' own least-squares slope). The slope -0.7 was estimated on the development "
+        f"rounds' own least-squares slope, the line moved by {M.LEVEL_OFFSET:g} decades). "
+        "The slope -0.7 was estimated on the development "
         "cells and the first two held-out batches; one replicate with that slope was chosen "
         'on the third held-out batch (see "The optimum\'s drift" below); the halfway move '
         "was written down on the development cells and the first four held-out batches and "
-        'chosen on the fifth (see "The fifth batch"), each time by a rule fixed before the '
-        f"batch's runs. So the counts on all those cells are in-sample; the {UNSEEN_NAMES} "
-        "held-out batches measure the defaults unseen. The defaults from the third to the fifth "
-        f"batch, with the slope taken as exact, are the rows `{KNOWN_METHOD}`.",
+        'chosen on the fifth (see "The fifth batch"); the level offset was estimated on the '
+        "development cells and the first five batches, passed on the ninth and measured on "
+        'the tenth before it was adopted (see "The ninth batch"); each rule was fixed before '
+        "its batch's runs. So the counts on all those cells are in-sample; "
+        f"{UNSEEN_NAMES} measures the defaults unseen. The defaults from the fifth to the "
+        f"tenth batch, without the offset, are the replayed rows `{M.SHRUNK_NAME}`; those from "
+        f"the third to the fifth, with the slope taken as exact, the rows `{KNOWN_METHOD}`.",
         "",
         f"The previous defaults (`{PREVIOUS_METHOD}`, with seeds 1 and 2 too) are the "
         f"variant `{PREVIOUS_VARIANT}`, chosen among the `recommend` rows by the rule fixed "

@@ -120,6 +120,7 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     import selection_quality as Q
     from _selection import cells as C
+    from _selection import methods as M
 
     batches = [C.HELD_OUT_FIRST, C.HELD_OUT_SECOND, C.HELD_OUT_THIRD, C.HELD_OUT_FOURTH,
                C.HELD_OUT_FIFTH, C.HELD_OUT_SIXTH, C.HELD_OUT_SEVENTH,
@@ -129,10 +130,11 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
     # the batches are disjoint, and none of their cells is a development cell
     assert len(set(flat)) == len(flat)
     assert not set(flat) & {cell.name for cell in C.DEVELOPMENT}
-    # current defaults: one miss in the sixth (unseen) batch; previous: all within; Keras:
-    # one miss in the first batch
+    # current defaults: one miss in the eleventh (unseen) batch; the shrunk slope before
+    # them: one in the sixth; previous: all within; Keras: one miss in the first batch
     regrets = {
-        Q.DEFAULT_METHOD: {names[5][0]: 0.4},
+        Q.DEFAULT_METHOD: {names[10][0]: 0.4},
+        M.SHRUNK_NAME: {names[5][0]: 0.3},
         Q.PREVIOUS_METHOD: {},
         "default": {names[0][0]: 0.7},
         Q.REPLICATION_METHOD: {names[5][1]: 0.3},
@@ -145,40 +147,50 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
         ]
     )
     table = Q.batch_table(held).set_index("batch")
-    n6, n1 = len(names[5]), len(names[0])
-    assert table.loc["sixth", "recommend_lr defaults (current)"] == f"{n6 - 1}/{n6}, worst 0.4"
+    n11, n6, n1 = len(names[10]), len(names[5]), len(names[0])
+    assert (
+        table.loc["eleventh", "recommend_lr defaults (current)"] == f"{n11 - 1}/{n11}, worst 0.4"
+    )
+    assert table.loc["sixth", "recommend_lr defaults (current)"] == f"{n6}/{n6}, worst 0"
+    column = "shrunk slope (defaults, fifth to tenth batch)"
+    assert table.loc["sixth", column] == f"{n6 - 1}/{n6}, worst 0.3"
     n4 = len(names[3])
     assert table.loc["fourth", "recommend_lr defaults (current)"] == f"{n4}/{n4}, worst 0"
     assert table.loc["first", "Keras' default lr (`default`)"] == f"{n1 - 1}/{n1}, worst 0.7"
     assert table.loc["third", "recommend_lr previous defaults"].endswith(", worst 0")
-    assert table.loc["seventh", "recommend_lr defaults (current)"].endswith(", worst 0")
-    assert table.loc["eighth", "recommend_lr defaults (current)"].endswith(", worst 0")
-    assert table.loc["ninth", "recommend_lr defaults (current)"].endswith(", worst 0")
-    assert table.loc["tenth", "recommend_lr defaults (current)"].endswith(", worst 0")
+    for label in ("seventh", "eighth", "ninth", "tenth"):
+        assert table.loc[label, "recommend_lr defaults (current)"].endswith(", worst 0")
     text = Q.held_out_note(held)
-    # the unseen cells: the sixth to tenth batches together
-    unseen = sum(len(batch) for batch in names[5:10])
-    assert Q.UNSEEN_NAMES == "sixth, seventh, eighth, ninth and tenth"
+    # the unseen cells: the eleventh batch; for the shrunk slope, the sixth to tenth
+    unseen = len(names[10])
+    assert Q.UNSEEN_NAMES == "the eleventh batch"
+    assert Q.SHRUNK_UNSEEN_NAMES == "the sixth, seventh, eighth, ninth and tenth batches"
     interval = Q.binomtest(unseen - 1, unseen).proportion_ci(method="exact")
     assert f"within 5% in {unseen - 1}/{unseen} cells (worst regret 0.4)" in text
     assert f"interval is {interval.low:.2f}-{interval.high:.2f}" in text
+    shrunk = sum(len(batch) for batch in names[5:10])
+    assert (
+        f"the defaults before it (`{M.SHRUNK_NAME}`) are within 5% in {shrunk - 1}/{shrunk} "
+        "cells (worst regret 0.3)" in text
+    )
     assert text.startswith(f"{len(batches)} batches")
-    # the second sweep's agreement with the truth: over every held-out cell and the unseen
+    # the second sweep's agreement with the truth: over every held-out cell and the later
     assert (
         f"within 5% in {len(flat) - 1} of the {len(flat)} held-out cells it has run on, "
-        f"{unseen - 1} of the {unseen} unseen ones (worst regret 0.3)" in text
+        f"{unseen} of the {unseen} unseen ones and {shrunk - 1} of the {shrunk} cells of the "
+        "sixth to tenth batches (worst regret 0.3)" in text
     )
     # with the losses at the pick and the best, the worst unseen cell is named with them
     losses = held.assign(val_loss_at_pick=1.0 + held["regret"], best=1.0)
     assert (
-        f"(worst regret 0.4, on {names[5][0]}: final validation loss 1.4 at the pick against "
+        f"(worst regret 0.4, on {names[10][0]}: final validation loss 1.4 at the pick against "
         "1 at the best)" in Q.held_out_note(losses)
     )
     # with the defaults' seeds 1 and 2 (one more miss, seed 2), the runs over seeds too
     seeds = pd.DataFrame(
         [
             {"method": f"{Q.DEFAULT_METHOD}, seed={seed}", "cell": cell,
-             "regret": 0.2 if (seed, cell) == (2, names[6][0]) else 0.0}
+             "regret": 0.2 if (seed, cell) == (2, names[10][1]) else 0.0}
             for seed in (1, 2)
             for cell in flat
         ]
@@ -186,9 +198,8 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
     text = Q.held_out_note(pd.concat([held, seeds]).assign(cost=0.05))
     assert f"over seeds 0, 1 and 2, {3 * unseen - 2} of {3 * unseen} runs" in text
     # without rows for the unseen batches there is no rate to give
-    assert "Clopper" not in Q.held_out_note(
-        held[~held["cell"].isin(names[5] + names[6] + names[7] + names[8] + names[9])]
-    )
+    later = [name for batch in names[5:] for name in batch]
+    assert "Clopper" not in Q.held_out_note(held[~held["cell"].isin(later)])
 
 
 def test_miss_directions_count_too_large_and_too_small_and_name_the_worst_optimizer(
@@ -299,12 +310,12 @@ def test_the_fifth_batch_section_applies_its_rule_to_the_rows(monkeypatch):
     from _selection import methods as M
 
     def rows(cells, misses):
-        # every seed's rows of the known and the shrunk slope, and the defaults'
+        # every seed's rows of the known and the shrunk slope
         return pd.DataFrame(
             [
                 {"method": M.seed_name(name, seed), "cell": cell.name, "pick": 0.01,
                  "regret": misses.get((name, seed, cell.name), 0.0), "cost": 0.05}
-                for name in (Q.KNOWN_METHOD, M.SHRUNK_NAME, Q.DEFAULT_METHOD)
+                for name in (Q.KNOWN_METHOD, M.SHRUNK_NAME)
                 for seed in Q.SEEDS
                 for cell in cells
             ]
@@ -321,8 +332,7 @@ def test_the_fifth_batch_section_applies_its_rule_to_the_rows(monkeypatch):
     assert table.loc[M.SHRUNK_NAME, "total"] == table.loc[Q.KNOWN_METHOD, "total"] == 29
     text = "\n".join(part for part in parts if isinstance(part, str))
     assert "Decision: the shrunk slope is chosen" in text
-    n = len(Q.SEEDS) * (len(C.DEVELOPMENT) + len(C.HELD_OUT_FIFTH))
-    assert f"repeats the replayed picks in {n} of {n} runs" in text
+    assert "was the default from then (its picks are the replayed rows" in text
     # one more miss for the shrunk slope: the known one stays
     held = rows(
         C.HELD_OUT_FIFTH,
@@ -376,7 +386,7 @@ def test_precision_table_counts_narrow_optima_and_the_defaults_scatter(monkeypat
     assert list(table.index) == [label for label, _ in Q.PRECISION_GROUPS]
     assert table.loc["development", "lrs within 5% (mean)"] == 3
     assert table.loc["development", "cells with one"] == 0
-    assert Q.LATER_SPAN == "3-10"  # the third batch to the last one named
+    assert Q.LATER_SPAN == "3-11"  # the third batch to the last one named
     later = table.loc[f"held-out, batches {Q.LATER_SPAN}"]
     assert later["n"] == len(late) and later["cells with one"] == len(late)
     errors = np.tile([-0.3, 0.0, 0.3], len(late))
@@ -427,10 +437,31 @@ def test_the_ninth_batch_section_applies_its_rule_to_the_rows(monkeypatch):
     table = next(part for part in parts if isinstance(part, pd.DataFrame))
     assert table.loc[M.OFFSET_NAME, "total"] == 29 and table.loc[M.SHRUNK_NAME, "total"] == 28
     text = "\n".join(part for part in parts if isinstance(part, str))
-    assert "Decision: the moved line passes the rule; it is not the default yet" in text
+    assert "Decision: the moved line passes the rule; it was not made the default at once" in text
     n_cells = len(C.DEVELOPMENT) + len(estimated)
     assert f"({n_cells} cells, {3 * n_cells} runs over seeds 0, 1 and 2)" in text
     assert "lies +0.500 decades from the best" in text
+    # passed, the tenth measured it and it was adopted: the defaults' rerun rows repeat the
+    # replayed picks except in one run, and the eleventh batch measures them
+    later = pd.concat([rows(C.HELD_OUT_TENTH, {}), rows(C.HELD_OUT_ELEVENTH, {})])
+    current = pd.DataFrame(
+        [
+            {"method": M.seed_name(Q.DEFAULT_METHOD, seed), "cell": cell.name,
+             "pick": 0.1 if (seed, cell) == (1, C.HELD_OUT_ELEVENTH[0]) else 0.01,
+             "regret": 0.4 if (seed, cell) == (1, C.HELD_OUT_ELEVENTH[0]) else 0.0,
+             "cost": 0.05}
+            for seed in Q.SEEDS
+            for cell in C.HELD_OUT_TENTH + C.HELD_OUT_ELEVENTH
+        ]
+    )  # fmt: skip
+    text = "\n".join(
+        part
+        for part in Q.ninth_section(dev, pd.concat([held, later, current]))
+        if isinstance(part, str)
+    )
+    assert "Adopted after the tenth: `recommend_lr(level_offset=-0.23)` is the default now" in text
+    assert "repeats the replayed candidate's picks in 59 of 60 runs" in text
+    assert "there the defaults have 29 of 30 runs within 5% (worst regret 0.4)" in text
     # a worst regret above max(0.25, the defaults'): dropped, though it has more cells
     held = pd.concat([
         rows(estimated, {}),
@@ -440,14 +471,16 @@ def test_the_ninth_batch_section_applies_its_rule_to_the_rows(monkeypatch):
     text = "\n".join(part for part in Q.ninth_section(dev, held) if isinstance(part, str))
     assert "Decision: the moved line fails the rule and is dropped" in text
     assert "tenth batch" not in text  # not run there: nothing said
+    assert "Adopted" not in text
     # with the tenth batch's rows, its counts for both
     tenth = rows(C.HELD_OUT_TENTH, {(M.OFFSET_NAME, 1, C.HELD_OUT_TENTH[0].name): 0.2})
     text = "\n".join(
         part for part in Q.ninth_section(dev, pd.concat([held, tenth])) if isinstance(part, str)
     )
     assert (
-        "the moved line has 29 of 30 runs within 5% against the defaults' 30, worst regret 0.2 "
-        "against 0" in text.split("On the tenth batch")[1]
+        "the moved line has 29 of 30 runs within 5% against 30 for the line unmoved, worst "
+        "regret 0.2 against 0" in text.split("On the tenth batch")[1]
     )
+    assert "Adopted" not in text  # it failed on the ninth
     # no ninth-batch rows: no section
     assert Q.ninth_section(dev, rows(estimated, {})) == []

@@ -276,9 +276,14 @@ def recommend(cell, variants=RECOMMEND_VARIANTS, seed=0, keep_evidence=False):
                                validation_data=(data.x_val, data.y_val), seed=seed,
                                batch_size=C.BATCH_SIZE, **kwargs)  # fmt: skip
         extra = {"evidence": _evidence_json(rec)} if keep_evidence else {}
-        rows.append(_row(name, rec.lr, clock, rec.steps_spent, rounds=rec.rounds,
-                         stopped=rec.stopped, ci_low=rec.ci_low, ci_high=rec.ci_high,
-                         **extra))  # fmt: skip
+        row = _row(name, rec.lr, clock, rec.steps_spent, rounds=rec.rounds,
+                   stopped=rec.stopped, ci_low=rec.ci_low, ci_high=rec.ci_high, **extra)  # fmt: skip
+        # the raw pick is the extrapolated lr before the nearest grid lr is taken (rows
+        # written before 2026-12-02 hold the grid lr here)
+        target = rec.params.get("extrapolated_log10_lr", math.nan)
+        if math.isfinite(target):
+            row["raw_pick"] = 10.0**target
+        rows.append(row)
     return rows
 
 
