@@ -663,8 +663,9 @@ def ninth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
         )
 
     tenth = {name: seed_counts(in_cells(held, C.HELD_OUT_TENTH), name) for name in names}
-    eleventh = {name: seed_counts(in_cells(held, UNSEEN), name) for name in names}
-    current = seed_counts(in_cells(held, UNSEEN), DEFAULT_METHOD)
+    unseen = in_cells(held, UNSEEN)
+    eleventh = {name: seed_counts(unseen, name) for name in names}
+    current = seed_counts(unseen, DEFAULT_METHOD)
     same, runs_rerun = _same_picks(pd.concat([dev, held]), DEFAULT_METHOD, M.OFFSET_NAME)
     rerun = (
         f"; `{DEFAULT_METHOD}`, rerun with it on every cell, repeats the replayed candidate's "

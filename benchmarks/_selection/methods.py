@@ -276,14 +276,13 @@ def recommend(cell, variants=RECOMMEND_VARIANTS, seed=0, keep_evidence=False):
                                validation_data=(data.x_val, data.y_val), seed=seed,
                                batch_size=C.BATCH_SIZE, **kwargs)  # fmt: skip
         extra = {"evidence": _evidence_json(rec)} if keep_evidence else {}
-        row = _row(name, rec.lr, clock, rec.steps_spent, rounds=rec.rounds,
-                   stopped=rec.stopped, ci_low=rec.ci_low, ci_high=rec.ci_high, **extra)  # fmt: skip
         # the raw pick is the extrapolated lr before the nearest grid lr is taken (rows
         # written before 2026-12-02 hold the grid lr here)
         target = rec.params.get("extrapolated_log10_lr", math.nan)
-        if math.isfinite(target):
-            row["raw_pick"] = 10.0**target
-        rows.append(row)
+        raw = 10.0**target if math.isfinite(target) else rec.lr
+        rows.append(_row(name, rec.lr, clock, rec.steps_spent, raw_pick=raw,
+                         rounds=rec.rounds, stopped=rec.stopped, ci_low=rec.ci_low,
+                         ci_high=rec.ci_high, **extra))  # fmt: skip
     return rows
 
 
@@ -564,8 +563,8 @@ def replay_shrunk(rounds: pd.DataFrame, offset: float = 0.0) -> pd.DataFrame:
         optima = round_optima(frame, GRID)
         target = extrapolate_optimum(
             optima, C.EPOCHS * evidence["steps_per_epoch"], slope=HORIZON_SLOPE,
-            fitted_slope_weight=SHRINK_WEIGHT,
-        ) + offset  # fmt: skip
+            fitted_slope_weight=SHRINK_WEIGHT, level_offset=offset,
+        )  # fmt: skip
         raw = 10.0**target if math.isfinite(target) else math.nan
         rows.append({**row._asdict(), "function": "recommend_rounds_replayed",
                      "method": row.method.replace(ROUNDS_NAME, name),

@@ -510,6 +510,7 @@ def extrapolate_optimum(
     nonincreasing: bool = False,
     slope: float | None = None,
     fitted_slope_weight: float = 0.0,
+    level_offset: float = 0.0,
 ) -> float:
     """The optimum log10 lr at ``target_steps``, by a line in log10(steps) through the rounds.
 
@@ -524,17 +525,19 @@ def extrapolate_optimum(
     of the way to the least-squares slope of the optima, ``slope + w * (fitted - slope)``
     (a shrinkage estimate: the known slope as the prior, the rounds' own as the data;
     w = 1 is the least-squares line); with fewer than two distinct horizons it stays the
-    known one.
+    known one. ``level_offset`` (decades of lr) is added to the line's level: a known bias
+    of the line read at ``target_steps``.
     """
     slope, weight = _check_slope(slope, fitted_slope_weight)
+    level_offset = check_real(level_offset, "level_offset")
     if optima.empty:
         return math.nan
     x = np.log10(optima["steps"].to_numpy(dtype=np.float64))
     y = optima["log10_lr"].to_numpy(dtype=np.float64)
     if slope is None and (x.size < 2 or np.ptp(x) == 0):
-        return float(y[-1])
+        return float(y[-1] + level_offset)
     fitted, intercept, _ = _line(x, y, nonincreasing, slope, weight)
-    return float(intercept + fitted * math.log10(target_steps))
+    return float(intercept + fitted * math.log10(target_steps) + level_offset)
 
 
 def extrapolation_interval(
@@ -545,6 +548,7 @@ def extrapolation_interval(
     nonincreasing: bool = False,
     slope: float | None = None,
     fitted_slope_weight: float = 0.0,
+    level_offset: float = 0.0,
 ) -> tuple[float, float]:
     """Confidence interval of the extrapolated optimum log10 lr at ``target_steps``.
 
@@ -576,6 +580,8 @@ def extrapolation_interval(
         ``t_{n-2}`` (needs three rounds at two horizons). It covers the estimate's own
         mean, which is the optimum when the known slope is right; w = 1 gives the
         least-squares interval.
+    level_offset : float, default 0.0
+        As in :func:`extrapolate_optimum`: the interval moves with the line's level.
 
     Returns
     -------
@@ -593,6 +599,7 @@ def extrapolation_interval(
     level = check_real(level, "level", low=0.0, high=1.0, low_inclusive=False,
                        high_inclusive=False)  # fmt: skip
     slope, weight = _check_slope(slope, fitted_slope_weight)
+    level_offset = check_real(level_offset, "level_offset")
     x = np.log10(optima["steps"].to_numpy(dtype=np.float64))
     y = optima["log10_lr"].to_numpy(dtype=np.float64)
     n = x.size
@@ -602,7 +609,7 @@ def extrapolation_interval(
         return (math.nan, math.nan)
     used, intercept, least_squares = _line(x, y, nonincreasing, slope, weight)
     x0 = math.log10(target_steps)
-    fitted = intercept + used * x0
+    fitted = intercept + used * x0 + level_offset
     if least_squares is None:  # one parameter, the level: n - 1 degrees of freedom
         residual = y - (intercept + used * x)
         df, spread = n - 1, 1 / n

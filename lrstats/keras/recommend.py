@@ -482,9 +482,8 @@ def recommend_lr(
         if epochs is not None:
             # the same line for the point and its interval
             line = {"nonincreasing": nonincreasing, "slope": horizon_slope,
-                    "fitted_slope_weight": slope_weight}  # fmt: skip
+                    "fitted_slope_weight": slope_weight, "level_offset": level_offset}  # fmt: skip
             target = extrapolate_optimum(optima, epochs * steps_per_epoch, **line)
-            target += level_offset
             if math.isfinite(target):
                 lr = float(grid[np.argmin(np.abs(np.log10(grid) - target))])
                 with warnings.catch_warnings(record=True) as caught:
@@ -501,7 +500,6 @@ def recommend_lr(
                         stacklevel=2,
                     )
                 if math.isfinite(low):
-                    low, high = low + level_offset, high + level_offset
                     ci_low, ci_high = float(10.0**low), float(10.0**high)
                 ci_low, ci_high = min(ci_low, 10.0**target), max(ci_high, 10.0**target)
     return Recommendation(

@@ -396,6 +396,29 @@ def test_a_shrunk_slope_moves_the_known_one_towards_the_least_squares_slope():
                                                fitted_slope_weight=w)))  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    "line", [{}, {"slope": -0.7}, {"slope": -0.7, "fitted_slope_weight": 0.5}]
+)
+def test_the_level_offset_moves_the_point_and_its_interval_by_that_much(line):
+    plain = extrapolate_optimum(OPTIMA, 400, **line)
+    low, high = extrapolation_interval(OPTIMA, 400, **line)
+    assert extrapolate_optimum(OPTIMA, 400, level_offset=-0.23, **line) == pytest.approx(
+        plain - 0.23
+    )
+    assert extrapolation_interval(OPTIMA, 400, level_offset=-0.23, **line) == pytest.approx(
+        (low - 0.23, high - 0.23)
+    )
+    # one round and no slope: the round's own optimum, moved as well
+    one = OPTIMA.iloc[:1]
+    assert extrapolate_optimum(one, 400, level_offset=0.5) == pytest.approx(
+        float(one["log10_lr"].iloc[0]) + 0.5
+    )
+    with pytest.raises(ValueError, match="`level_offset` must be a finite number"):
+        extrapolate_optimum(OPTIMA, 400, level_offset=math.inf, **line)
+    with pytest.raises(TypeError, match="`level_offset` must be a real number"):
+        extrapolation_interval(OPTIMA, 400, level_offset="low", **line)
+
+
 def test_the_shrunk_slope_interval_covers_at_its_level_when_the_known_slope_is_right():
     # optima on a line of the known slope plus normal noise, at 4 doubling horizons: the
     # interval at 20 epochs covers the line's value in 90% of draws (binomial tolerance)
