@@ -484,3 +484,68 @@ def test_the_ninth_batch_section_applies_its_rule_to_the_rows(monkeypatch):
     assert "Adopted" not in text  # it failed on the ninth
     # no ninth-batch rows: no section
     assert Q.ninth_section(dev, rows(estimated, {})) == []
+
+
+def test_the_horizon_ceiling_carries_a_drifting_optimum_and_scores_on_the_other_truth(
+    monkeypatch,
+):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import selection_quality as Q
+    from _selection import cells as C
+
+    grid = np.log10(np.array(C.GRID))
+    best = grid[6]  # -2: the best lr after C.EPOCHS epochs
+    # the second truth: an optimum that falls along the slope -0.7 as the training grows,
+    # the largest lr diverged; seeds differ by a constant factor only
+    other = pd.DataFrame(
+        [
+            {"cell": cell, "lr": 10.0**x, "seed": seed, "epoch": epoch,
+             "val_loss": np.inf if i == 10 else
+             (1.0 + 0.01 * seed) * np.exp(0.2 * (x - best + 0.7 * np.log10(epoch / C.EPOCHS)) ** 2)}
+            for cell in ("a", "b")
+            for i, x in enumerate(grid)
+            for seed in C.SEEDS
+            for epoch in range(1, C.EPOCHS + 1)
+        ]
+    )  # fmt: skip
+    # the truth the picks are scored on: only the best lr within 5%
+    final = pd.DataFrame(
+        [
+            {"cell": cell, "lr": 10.0**x, "seed": seed, "epoch": C.EPOCHS,
+             "val_loss": 1.0 if i == 6 else 1.5}
+            for cell in ("a", "b")
+            for i, x in enumerate(grid)
+            for seed in C.SEEDS
+        ]
+    )  # fmt: skip
+    rows = Q.M.horizon_ceiling(other)
+    assert len(rows) == 2 * 2 * len(Q.M.CEILING_HORIZONS) * 2  # cells, seed sets, horizons, rules
+    carried = [row for row in rows if row["rule"] == "carried"]
+    assert all(row["pick"] == pytest.approx(10.0**best) for row in carried)
+    first = [row for row in rows if row["rule"] == "lowest" and row["epochs"] == 1]
+    # after one epoch the lowest loss is 0.7 * log10(20) = 0.91 decades higher: two steps
+    assert all(row["pick"] == pytest.approx(10.0 ** grid[8]) for row in first)
+    shares = {(row["seeds"], row["epochs"]): row["epoch_fraction"] for row in rows}
+    assert shares[("seed 0", 1)] == pytest.approx(1 / 60)
+    assert shares[("3 seeds", C.EPOCHS)] == pytest.approx(1.0)
+    # recommend_lr's defaults: cell a at the best lr, cell b one step off (seed 0)
+    scored = Q.with_regret(
+        pd.DataFrame(
+            [
+                {"method": Q.M.seed_name(Q.DEFAULT_METHOD, seed), "cell": cell,
+                 "pick": 10.0 ** grid[6 if cell == "a" or seed else 7], "step_cost": 0.04}
+                for cell in ("a", "b")
+                for seed in Q.SEEDS
+            ]
+        ),
+        Q.T.final_table(final),
+    )  # fmt: skip
+    table = Q.ceiling_table(scored, other, final).set_index(["seeds", "epochs"])
+    assert (table.xs("carried to 20 ep", axis=1).iloc[:-1] == "2/2").all()
+    assert table.loc[("seed 0", 1), "lowest loss there"] == "0/2"
+    assert table.loc[("3 seeds", C.EPOCHS), "lowest loss there"] == "2/2"
+    assert table.iloc[-1]["carried to 20 ep"] == "1/2 (runs 5/6)"
+    lines = Q.ceiling_section(scored, other, final)
+    text = "\n".join(lines)
+    assert "within 5% in 2 of 2 cells" in text
+    assert "probability 1.00" in text

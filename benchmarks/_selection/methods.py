@@ -633,3 +633,52 @@ def truncated_methods(truth):
                      "pick": pick, "raw_pick": 10.0**target,
                      "epoch_fraction": used / total})  # fmt: skip
     return rows
+
+
+#: Horizons (epochs) of :func:`horizon_ceiling`.
+CEILING_HORIZONS = (1, 2, 4, 8, 12, 20)
+
+
+def horizon_ceiling(other: pd.DataFrame, horizons=CEILING_HORIZONS, seeds=C.SEEDS) -> list:
+    """What every lr trained to one horizon tells, read off a second truth (``other``).
+
+    For each horizon ``e`` and each seed set (seed 0 alone, then ``seeds``), the picks a
+    method with complete information at that horizon would make: every lr of the grid
+    trained ``e`` epochs on those seeds of ``other`` (the ``sensitivity`` sweeps: other
+    batch orders than the truth the picks are scored on, so no pick sees the runs that
+    judge it). ``lowest at e ep`` is the lr of lowest mean validation loss after ``e``
+    epochs; ``carried from e ep`` is recommend_lr's estimator on that one round (the
+    parabola vertex of :func:`round_optima`, the seeds as replicates) moved along the line
+    of slope ``HORIZON_SLOPE`` to ``C.EPOCHS`` epochs. ``epoch_fraction`` is the share of
+    the sweep's epochs that costs (``len(seeds) * e / (len(C.SEEDS) * C.EPOCHS)``).
+    """
+    rows = []
+    finite = other.assign(
+        val_loss=other["val_loss"].where(np.isfinite(other["val_loss"]), np.inf),
+        lr_index=np.argmin(np.abs(np.log10(other["lr"].to_numpy())[:, None]
+                                  - np.log10(GRID)[None, :]), axis=1),
+    )  # fmt: skip
+    for seed_set in ((seeds[0],), tuple(seeds)):
+        chosen = finite[finite["seed"].isin(seed_set)]
+        label = "seed 0" if len(seed_set) == 1 else f"{len(seed_set)} seeds"
+        for e in horizons:
+            fraction = len(seed_set) * e / (len(C.SEEDS) * C.EPOCHS)
+            at = chosen[chosen["epoch"] == e]
+            for cell, frame in at.groupby("cell"):
+                mean = frame.groupby("lr_index")["val_loss"].mean()
+                lowest = float(GRID[int(mean.idxmin())])
+                evidence = frame.assign(round=0, steps=e, replicate=frame["seed"])[
+                    ["round", "steps", "lr_index", "replicate", "val_loss"]
+                ].rename(columns={"val_loss": "loss"})
+                target = extrapolate_optimum(
+                    round_optima(evidence, GRID), C.EPOCHS, slope=HORIZON_SLOPE
+                )
+                raw = 10.0**target if math.isfinite(target) else math.nan
+                common = {"cell": cell, "seeds": label, "epochs": e,
+                          "epoch_fraction": fraction}  # fmt: skip
+                rows.append({**common, "method": f"lowest at {e} ep, {label}",
+                             "rule": "lowest", "pick": lowest, "raw_pick": lowest})  # fmt: skip
+                rows.append({**common, "method": f"carried from {e} ep, {label}",
+                             "rule": "carried", "pick": nearest_grid(raw),
+                             "raw_pick": raw})  # fmt: skip
+    return rows
