@@ -1148,8 +1148,11 @@ def document(held_out_too: bool) -> str:
             *fifth_section(dev, held),
             *ninth_section(dev, held),
             *precision_section(dev, held, loop),
-            *(ceiling_section(pd.concat([dev, held]), other, loop)
-              if other is not None and held is not None else []),
+            *(
+                ceiling_section(pd.concat([dev, held]), other, loop)
+                if other is not None and held is not None
+                else []
+            ),
         ]
     ]
     if other is not None:
