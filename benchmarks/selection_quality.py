@@ -274,7 +274,7 @@ CHOSEN_VARIANT = M.CURRENT_VARIANT  # the defaults (the level offset, after the 
 PREVIOUS_METHOD = M.PREVIOUS_DEFAULT_NAME
 KNOWN_METHOD = M.ROUNDS_NAME  # the defaults from the third to the fifth batch
 #: The batches nothing about the current defaults was estimated, chosen or looked at.
-UNSEEN = C.HELD_OUT_ELEVENTH
+UNSEEN = C.HELD_OUT_ELEVENTH + C.HELD_OUT_TWELFTH
 #: The batches named after the fifth batch chose the shrunk slope and before the level
 #: offset was adopted: unseen for the defaults of that time (``M.SHRUNK_NAME``'s rows).
 SHRUNK_UNSEEN = (
@@ -287,7 +287,7 @@ GRID_STEP = float(np.log10(C.GRID[1] / C.GRID[0]))
 LATER = (
     C.HELD_OUT_THIRD + C.HELD_OUT_FOURTH + C.HELD_OUT_FIFTH + C.HELD_OUT_SIXTH
     + C.HELD_OUT_SEVENTH + C.HELD_OUT_EIGHTH + C.HELD_OUT_NINTH + C.HELD_OUT_TENTH
-    + C.HELD_OUT_ELEVENTH
+    + C.HELD_OUT_ELEVENTH + C.HELD_OUT_TWELFTH
 )  # fmt: skip
 PREVIOUS_VARIANT = M.PREVIOUS_VARIANT  # chosen on the development cells
 #: Every seed the defaults (and the slope variants) were run with.
@@ -305,6 +305,7 @@ BATCHES = (
     ("ninth", C.HELD_OUT_NINTH),
     ("tenth", C.HELD_OUT_TENTH),
     ("eleventh", C.HELD_OUT_ELEVENTH),
+    ("twelfth", C.HELD_OUT_TWELFTH),
 )
 
 

@@ -210,10 +210,26 @@ HELD_OUT_ELEVENTH = _held_out(
     "swiss_roll_mid/lamb",
     "s_curve_quiet/adamax",
 )
+#: Named on 2026-12-02 (a later session) before any of its runs, with nothing to choose:
+#: nothing about ``recommend_lr`` changed after the eleventh batch, so the two together
+#: measure the current defaults on 20 unseen cells. scikit-learn's generators with settings
+#: no earlier cell used.
+HELD_OUT_TWELFTH = _held_out(
+    "friedman1_twelve/sgd",
+    "moons_crisp/adamax",
+    "classification_four/rmsprop",
+    "regression_three/lion",
+    "blobs_five/adagrad",
+    "quantiles_three/nadam",
+    "circles_open/adam",
+    "friedman3_loud/lamb",
+    "swiss_hole_noisy/adamw",
+    "s_curve_loud/sgd",
+)
 HELD_OUT = (
     HELD_OUT_FIRST + HELD_OUT_SECOND + HELD_OUT_THIRD + HELD_OUT_FOURTH + HELD_OUT_FIFTH
     + HELD_OUT_SIXTH + HELD_OUT_SEVENTH + HELD_OUT_EIGHTH + HELD_OUT_NINTH + HELD_OUT_TENTH
-    + HELD_OUT_ELEVENTH
+    + HELD_OUT_ELEVENTH + HELD_OUT_TWELFTH
 )  # fmt: skip
 ALL_CELLS = DEVELOPMENT + HELD_OUT
 #: Keras' own default lr of each optimizer (SGD's is 0.01), what a user starts from.
@@ -544,6 +560,34 @@ GENERATORS = {
     "swiss_roll_mid": ("swiss_roll", "regression", dict(noise=1.0)),
     # regression: the position along the S, noise sd 0.05
     "s_curve_quiet": ("s_curve", "regression", dict(noise=0.05)),
+    # regression, 12 features (5 informative), noise sd 2
+    "friedman1_twelve": ("friedman1", "regression", dict(n_features=12, noise=2.0)),
+    # binary, two interleaved half circles, noise sd 0.15
+    "moons_crisp": ("moons", "binary", dict(noise=0.15)),
+    # 4 classes, 12 features (6 informative)
+    "classification_four": (
+        "classification",
+        "multiclass",
+        dict(n_features=12, n_informative=6, n_classes=4),
+    ),
+    # linear, 3 features (all informative), noise sd 10
+    "regression_three": (
+        "regression",
+        "regression",
+        dict(n_features=3, n_informative=3, noise=10.0),
+    ),
+    # 5 clusters in 6 dimensions, sd 1.5
+    "blobs_five": ("blobs", "multiclass", dict(n_features=6, centers=5, cluster_std=1.5)),
+    # 3 classes by nested Gaussian shells, 5 features
+    "quantiles_three": ("gaussian_quantiles", "multiclass", dict(n_features=5, n_classes=3)),
+    # binary, two concentric circles far apart, noise sd 0.15
+    "circles_open": ("circles", "binary", dict(noise=0.15, factor=0.4)),
+    # regression, 4 features (an arctan), noise sd 0.8
+    "friedman3_loud": ("friedman3", "regression", dict(noise=0.8)),
+    # regression: the position along a swiss roll with a hole, noise sd 2
+    "swiss_hole_noisy": ("swiss_roll", "regression", dict(noise=2.0, hole=True)),
+    # regression: the position along the S, noise sd 1.2
+    "s_curve_loud": ("s_curve", "regression", dict(noise=1.2)),
 }
 GENERATED = tuple(GENERATORS)
 #: statsmodels tables as one-feature regressions on the log of the feature: (feature,
