@@ -323,6 +323,8 @@ def _batch_names(group) -> str:
 
 #: The :data:`UNSEEN` batches, for the report's text ("the eleventh batch").
 UNSEEN_NAMES = _batch_names(UNSEEN)
+#: The verb that goes with :data:`UNSEEN_NAMES` ("measures" for one batch, "measure" for more).
+UNSEEN_MEASURE = "measure" if UNSEEN_NAMES.endswith("es") else "measures"
 #: The :data:`SHRUNK_UNSEEN` batches ("the sixth, seventh, eighth, ninth and tenth batches").
 SHRUNK_UNSEEN_NAMES = _batch_names(SHRUNK_UNSEEN)
 #: The held-out batches by number, for the report's text ("3-11").
@@ -439,7 +441,7 @@ def seeds_note(dev: pd.DataFrame, held: pd.DataFrame | None) -> str:
         + "; ".join(parts)
         + f"; {mean:.1f} development cells on average. The slope of the defaults was "
         "estimated on the development cells, so these counts are in-sample at every seed; "
-        f"{UNSEEN_NAMES} (below) measures them unseen."
+        f"{UNSEEN_NAMES} (below) {UNSEEN_MEASURE} them unseen."
     )
 
 
@@ -563,8 +565,11 @@ def held_out_note(held: pd.DataFrame) -> str:
         "first five batches after the mean error on the sixth to eighth had been looked at; "
         "the ninth passed it by a rule fixed before its runs, the tenth measured it, and it "
         'was adopted after the tenth (see "The ninth batch"), so none of the first ten batches '
-        "is unseen for the current defaults. The eleventh was named after that and before its "
-        "runs, with nothing to choose."
+        "is unseen for the current defaults. "
+        + UNSEEN_NAMES[0].upper()
+        + UNSEEN_NAMES[1:]
+        + (" were" if UNSEEN_NAMES.endswith("es") else " was")
+        + " named after that, each before its runs, with nothing to choose."
         + rate
         + ceiling
         + " The previous defaults were fixed on the development "
@@ -678,15 +683,16 @@ def ninth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
         f"Adopted after the tenth: `recommend_lr(level_offset={M.LEVEL_OFFSET:g})` is the "
         f"default now{rerun}. The adoption "
         "followed the tenth's counts, so the tenth is not unseen for it; "
-        f"{UNSEEN_NAMES} ({', '.join(c.name for c in UNSEEN)}) was named after the adoption "
-        "and before its runs, with nothing to choose"
+        f"{UNSEEN_NAMES} ({', '.join(c.name for c in UNSEEN)}) "
+        + ("were" if UNSEEN_NAMES.endswith("es") else "was")
+        + " named after the adoption and before their runs, with nothing to choose"
         + (
             f": there the defaults have {current['total']} of {current['of']} runs within 5% "
             f"(worst regret {current['worst regret']:.3g}), and, replayed on the same rounds, "
             + pair(eleventh)
             + "."
             if current is not None and all(value is not None for value in eleventh.values())
-            else "; its runs are not in yet."
+            else "; the runs are not in yet."
         )
     )
     table = pd.DataFrame(counts).T.drop(columns="median cost")
@@ -858,7 +864,8 @@ def ceiling_table(rows: pd.DataFrame, other: pd.DataFrame, loop: pd.DataFrame) -
 
 def ceiling_section(rows: pd.DataFrame, other: pd.DataFrame, loop: pd.DataFrame) -> list:
     """How many cells any pick from one horizon can get: :func:`ceiling_table` with its
-    reading, as Markdown lines (empty without the second truth's full sweeps)."""
+    reading: Markdown lines and the table as a DataFrame (``document`` renders it; tabulate
+    is not a test dependency); empty without the second truth's full sweeps."""
     table = ceiling_table(rows, other, loop)
     full = table[(table["seeds"] != "seed 0") & (table["epochs"] == C.EPOCHS)]
     if full.empty:
@@ -888,7 +895,7 @@ def ceiling_section(rows: pd.DataFrame, other: pd.DataFrame, loop: pd.DataFrame)
         "its optimizer steps). The last row is recommend_lr's defaults on the same cells "
         "(seed 0; in brackets seeds 0, 1 and 2).",
         "",
-        table.to_markdown(index=False, floatfmt=".3g"),
+        table.set_index("seeds"),
         "",
         f"A whole second sweep (three seeds, 20 epochs, the full cost) lands within 5% in "
         f"{good} of {n} cells, a rate of {rate:.2f} (95% Clopper-Pearson {interval.low:.2f}-"
@@ -1085,7 +1092,7 @@ def document(held_out_too: bool) -> str:
         "development cells and the first five batches, passed on the ninth and measured on "
         'the tenth before it was adopted (see "The ninth batch"); each rule was fixed before '
         "its batch's runs. So the counts on all those cells are in-sample; "
-        f"{UNSEEN_NAMES} measures the defaults unseen. The defaults from the fifth to the "
+        f"{UNSEEN_NAMES} {UNSEEN_MEASURE} the defaults unseen. The defaults from the fifth to the "
         f"tenth batch, without the offset, are the replayed rows `{M.SHRUNK_NAME}`; those from "
         f"the third to the fifth, with the slope taken as exact, the rows `{KNOWN_METHOD}`.",
         "",

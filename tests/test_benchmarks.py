@@ -124,7 +124,8 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
 
     batches = [C.HELD_OUT_FIRST, C.HELD_OUT_SECOND, C.HELD_OUT_THIRD, C.HELD_OUT_FOURTH,
                C.HELD_OUT_FIFTH, C.HELD_OUT_SIXTH, C.HELD_OUT_SEVENTH,
-               C.HELD_OUT_EIGHTH, C.HELD_OUT_NINTH, C.HELD_OUT_TENTH, C.HELD_OUT_ELEVENTH]  # fmt: skip
+               C.HELD_OUT_EIGHTH, C.HELD_OUT_NINTH, C.HELD_OUT_TENTH, C.HELD_OUT_ELEVENTH,
+               C.HELD_OUT_TWELFTH]  # fmt: skip
     names = [[cell.name for cell in batch] for batch in batches]
     flat = [name for batch in names for name in batch]
     # the batches are disjoint, and none of their cells is a development cell
@@ -158,12 +159,13 @@ def test_the_held_out_paragraph_counts_each_batch_and_the_unseen_rate(monkeypatc
     assert table.loc["fourth", "recommend_lr defaults (current)"] == f"{n4}/{n4}, worst 0"
     assert table.loc["first", "Keras' default lr (`default`)"] == f"{n1 - 1}/{n1}, worst 0.7"
     assert table.loc["third", "recommend_lr previous defaults"].endswith(", worst 0")
-    for label in ("seventh", "eighth", "ninth", "tenth"):
+    for label in ("seventh", "eighth", "ninth", "tenth", "twelfth"):
         assert table.loc[label, "recommend_lr defaults (current)"].endswith(", worst 0")
     text = Q.held_out_note(held)
-    # the unseen cells: the eleventh batch; for the shrunk slope, the sixth to tenth
-    unseen = len(names[10])
-    assert Q.UNSEEN_NAMES == "the eleventh batch"
+    # the unseen cells: the eleventh and twelfth batches; for the shrunk slope, the sixth
+    # to tenth
+    unseen = len(names[10]) + len(names[11])
+    assert Q.UNSEEN_NAMES == "the eleventh and twelfth batches"
     assert Q.SHRUNK_UNSEEN_NAMES == "the sixth, seventh, eighth, ninth and tenth batches"
     interval = Q.binomtest(unseen - 1, unseen).proportion_ci(method="exact")
     assert f"within 5% in {unseen - 1}/{unseen} cells (worst regret 0.4)" in text
@@ -386,7 +388,7 @@ def test_precision_table_counts_narrow_optima_and_the_defaults_scatter(monkeypat
     assert list(table.index) == [label for label, _ in Q.PRECISION_GROUPS]
     assert table.loc["development", "lrs within 5% (mean)"] == 3
     assert table.loc["development", "cells with one"] == 0
-    assert Q.LATER_SPAN == "3-11"  # the third batch to the last one named
+    assert Q.LATER_SPAN == "3-12"  # the third batch to the last one named
     later = table.loc[f"held-out, batches {Q.LATER_SPAN}"]
     assert later["n"] == len(late) and later["cells with one"] == len(late)
     errors = np.tile([-0.3, 0.0, 0.3], len(late))
@@ -546,6 +548,6 @@ def test_the_horizon_ceiling_carries_a_drifting_optimum_and_scores_on_the_other_
     assert table.loc[("3 seeds", C.EPOCHS), "lowest loss there"] == "2/2"
     assert table.iloc[-1]["carried to 20 ep"] == "1/2 (runs 5/6)"
     lines = Q.ceiling_section(scored, other, final)
-    text = "\n".join(lines)
+    text = "\n".join(line for line in lines if isinstance(line, str))
     assert "within 5% in 2 of 2 cells" in text
     assert "probability 1.00" in text
