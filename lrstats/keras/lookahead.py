@@ -293,11 +293,13 @@ def sample_trajectories(
     stacked copies of the weights, non-trainable state and optimizer slots, a
     ``tf.vectorized_map`` of ``model.stateless_call`` over the members, and a clone of the
     model's optimizer (same class and config) that applies each member's own learning
-    rate. Before it is trusted, the first chunk's first three steps of three members
-    (smallest, median and largest lr) are compared with real steps of the model's own
-    optimizer on the live model (restored afterwards): weights must agree within 1% of the
-    distance they moved (plus 1e-6 of the largest weight) and losses within 1e-4 relative;
-    the verdict is cached per compiled loss, optimizer configuration and set of variables.
+    rate. Before it is trusted, three steps of three members (the grid's smallest, median
+    and largest lr, on replicate 0's minibatches whatever replicates the call holds, so
+    every shard of a run takes the same path) are compared with real steps of the model's
+    own optimizer on the live model (restored afterwards): weights must agree within 1% of
+    the distance they moved (plus 1e-6 of the largest weight) and losses within 1e-4
+    relative; the verdict is cached per compiled loss, optimizer configuration, set of
+    variables and check data (seed, batch size, grid).
     The same real step detects sparse (``IndexedSlices``) gradients and forward passes that
     write weights (``SpectralNormalization``). Otherwise, and for what the batched program
     cannot reproduce (``LossScaleOptimizer`` / ``mixed_float16``, ``clipnorm``,
@@ -483,15 +485,15 @@ def _run(model, train_t, val_t, plan: _Plan, snapshot: StateSnapshot, progress: 
 def _batched(model, engine, train_t, val_t, plan, batches, snapshot, losses, val_losses, bar):
     """Every chunk on the batched path: ``None``, or why not (nothing kept) when the clone
     does not match real steps of the real optimizer."""
-    if engine.verified is False:
-        return engine.verified_reason
+    reason = _verified(model, engine, plan, train_t, snapshot)
+    if reason is not None:
+        return reason
     grid, ids, steps = plan.grid, plan.replicate_ids, plan.steps
     n_groups, group_size = engine.n_groups, engine.group_size
     pool_x, pool_y, pool_w = train_t
     eval_set = set(int(s) for s in plan.eval_steps) if val_t[0] is not None else set()
-    # the steps at which a block ends: evaluations, the check, the end
-    n_check = min(CHECK_STEPS, steps)
-    stops = sorted(eval_set | {steps} | ({n_check} if engine.verified is None else set()))
+    # the steps at which a block ends: evaluations, the end
+    stops = sorted(eval_set | {steps})
     for r0 in range(0, ids.size, n_groups):
         reps = np.arange(r0, min(r0 + n_groups, ids.size))
         reps_padded = np.concatenate([reps, np.repeat(reps[-1:], n_groups - reps.size)])
@@ -516,39 +518,12 @@ def _batched(model, engine, train_t, val_t, plan, batches, snapshot, losses, val
                     tf.constant(stop, tf.int32),
                 ).numpy()
                 losses[rep_pos[keep], lr_pos[keep], start:stop] = out[start:stop, keep].T
-                if engine.verified is None and stop == n_check:
-                    weights = [np.array(v.numpy()) for v in engine.weights]
-                    picks = _check_members(lr_pos, keep)
-                    verdict = _matches_real(
-                        model,
-                        snapshot,
-                        plan,
-                        batches,
-                        train_t,
-                        weights,
-                        losses,
-                        picks,
-                        rep_pos,
-                        lr_pos,
-                    )
-                    engine.verified, engine.verified_reason = verdict.matches, verdict.reason
-                    if not verdict.matches:
-                        losses[:] = np.nan
-                        return verdict.reason
                 if stop in eval_set:
                     values = engine.evaluate(*val_t).numpy()
                     val_losses[rep_pos[keep], lr_pos[keep], stop - 1] = values[keep]
                 bar.update(int(keep.sum()) * (stop - start))
                 start = stop
     return None
-
-
-def _check_members(lr_pos: np.ndarray, keep: np.ndarray) -> list[int]:
-    """Members (positions in the chunk) at the smallest, median and largest lr."""
-    candidates = np.flatnonzero(keep)
-    order = candidates[np.argsort(lr_pos[candidates], kind="stable")]
-    picks = [order[0], order[len(order) // 2], order[-1]]
-    return sorted(set(int(p) for p in picks))[:CHECK_MEMBERS]
 
 
 def _member_batch(train_t, rows):
@@ -560,35 +535,58 @@ def _member_batch(train_t, rows):
     return x, y, w
 
 
-def _matches_real(
-    model, snapshot, plan, batches, train_t, weights, losses, picks, rep_pos, lr_pos
-):
-    """The batched clone against real (eager) steps of the real optimizer, for a few members
-    (:func:`lrstats.keras._verify.trajectory_matches_real`); the first failing verdict."""
+def _verified(model, engine, plan, train_t, snapshot) -> str | None:
+    """``None`` when the engine's batched clone matches real steps of the real optimizer,
+    else why not; the verdict is kept on the engine for the data it was reached on.
+
+    The check does not depend on which replicates a call holds: ``CHECK_STEPS`` steps on
+    replicate 0's minibatches (its stream, keyed by the seed alone) at the grid's smallest,
+    median and largest lr, members of a chunk loaded for the check only. So every shard of
+    one run (the same seed, grid and batch size) takes the same path, and shards concatenate
+    exactly also where a model sits near the check's tolerance.
+    """
     n_check = min(CHECK_STEPS, plan.steps)
+    grid = plan.grid
+    check_lrs = tuple(dict.fromkeys(float(grid[i]) for i in (0, grid.size // 2, grid.size - 1)))
+    key = (plan.entropy, plan.batch_size, plan.n_train, n_check, check_lrs)
+    if engine.verified is not None and engine.verified_key == key:
+        return None if engine.verified else engine.verified_reason
+    rows = replicate_batches(plan.entropy, 0, plan.n_train, plan.batch_size, n_check)
+    index = tf.constant(np.repeat(rows[:, None, :], engine.n_groups, axis=1))
+    batches = [_member_batch(train_t, rows[t]) for t in range(n_check)]
     verdict = None
     with settable_learning_rate(model.optimizer) as lr_variable:
         try:
-            for j in picks:
-                r, k = int(rep_pos[j]), int(lr_pos[j])
-                rows = batches[int(plan.replicate_ids[r])]
-                verdict = trajectory_matches_real(
-                    model,
-                    snapshot,
-                    lr_variable,
-                    float(plan.grid[k]),
-                    [_member_batch(train_t, rows[t]) for t in range(n_check)],
-                    losses[r, k, :n_check],
-                    [stacked[j] for stacked in weights],
-                    loss_rtol=CHECK_LOSS_RTOL,
-                    step_rtol=CHECK_STEP_RTOL,
-                    step=real_step,
-                )
+            for first in range(0, len(check_lrs), engine.n_members):
+                lrs = check_lrs[first : first + engine.n_members]
+                member_lrs = np.array(lrs + (lrs[-1],) * (engine.n_members - len(lrs)))
+                engine.load(member_lrs)
+                out = engine.run(
+                    *train_t, index, tf.constant(0, tf.int32), tf.constant(n_check, tf.int32)
+                ).numpy()
+                weights = [np.array(v.numpy()) for v in engine.weights]
+                for j, lr in enumerate(lrs):
+                    verdict = trajectory_matches_real(
+                        model,
+                        snapshot,
+                        lr_variable,
+                        lr,
+                        batches,
+                        out[:n_check, j],
+                        [stacked[j] for stacked in weights],
+                        loss_rtol=CHECK_LOSS_RTOL,
+                        step_rtol=CHECK_STEP_RTOL,
+                        step=real_step,
+                    )
+                    if not verdict.matches:
+                        break
                 if not verdict.matches:
                     break
         finally:
             snapshot.restore()
-    return verdict
+    engine.verified, engine.verified_reason = verdict.matches, verdict.reason
+    engine.verified_key = key
+    return None if verdict.matches else verdict.reason
 
 
 def _exact(model, train_t, val_t, plan, batches, snapshot, losses, val_losses, bar):

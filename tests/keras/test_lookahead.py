@@ -209,6 +209,45 @@ def test_shards_concatenate_exactly(shared_model, regression_data):
     pd.testing.assert_frame_equal(blocked, whole, check_exact=False, rtol=RTOL)
 
 
+def test_every_shard_is_checked_on_the_same_data(make_model, regression_data, monkeypatch):
+    # The check of the batched clone decides the path; made on each shard's own first
+    # replicate, a model near the tolerance took the batched path in one shard and the
+    # exact path in another, and the shards no longer concatenated exactly. The check must
+    # see the same minibatches and lrs whichever replicates a call holds.
+    import lrstats.keras.lookahead as lookahead_module
+
+    real = lookahead_module.trajectory_matches_real
+    seen = []
+
+    def recording(model, snapshot, lr_variable, lr, batches, *args, **kwargs):
+        seen.append((lr, [np.asarray(b[0]) for b in batches]))
+        return real(model, snapshot, lr_variable, lr, batches, *args, **kwargs)
+
+    monkeypatch.setattr(lookahead_module, "trajectory_matches_real", recording)
+    lrs = np.geomspace(1e-3, 1e-1, 5)
+    checks = []
+    for part in (range(0, 2), range(2, 5)):
+        seen.clear()
+        frame = sample_trajectories(
+            make_model(optimizer="adam", seed=131), *regression_data,
+            **RUN | {"lrs": lrs, "replicates": part, "validation_split": 0.0},
+        )  # fmt: skip
+        assert frame.attrs["path"] == "batched"
+        checks.append(list(seen))
+    first, second = checks
+    # the grid's smallest, median and largest lr, for every shard
+    assert [lr for lr, _ in first] == [lr for lr, _ in second] == [lrs[0], lrs[2], lrs[4]]
+    for (_, rows_a), (_, rows_b) in zip(first, second, strict=True):
+        assert len(rows_a) == len(rows_b) == 3
+        for a, b in zip(rows_a, rows_b, strict=True):
+            np.testing.assert_array_equal(a, b)
+    # and those are replicate 0's minibatches (its stream, keyed by the seed alone)
+    x = regression_data[0]
+    expected = reference_batches(RUN["seed"], 0, len(x), BATCH, 3)
+    for got, rows in zip(first[0][1], expected, strict=True):
+        np.testing.assert_array_equal(got, x[rows])
+
+
 def test_a_diverging_member_is_data_and_leaves_the_others_alone(shared_model, regression_data):
     lrs = np.array([1e-2, 1e-1, 1e4])
     run = {**RUN, "lrs": lrs, "steps": 8}
