@@ -323,8 +323,11 @@ def _batch_names(group) -> str:
 
 #: The :data:`UNSEEN` batches, for the report's text ("the eleventh batch").
 UNSEEN_NAMES = _batch_names(UNSEEN)
-#: The verb that goes with :data:`UNSEEN_NAMES` ("measures" for one batch, "measure" for more).
-UNSEEN_MEASURE = "measure" if UNSEEN_NAMES.endswith("es") else "measures"
+#: Verbs that go with :data:`UNSEEN_NAMES`: one batch "measures" and "was", several
+#: "measure" and "were".
+UNSEEN_MEASURE, UNSEEN_WAS = (
+    ("measure", "were") if UNSEEN_NAMES.endswith("batches") else ("measures", "was")
+)
 #: The :data:`SHRUNK_UNSEEN` batches ("the sixth, seventh, eighth, ninth and tenth batches").
 SHRUNK_UNSEEN_NAMES = _batch_names(SHRUNK_UNSEEN)
 #: The held-out batches by number, for the report's text ("3-11").
@@ -565,11 +568,8 @@ def held_out_note(held: pd.DataFrame) -> str:
         "first five batches after the mean error on the sixth to eighth had been looked at; "
         "the ninth passed it by a rule fixed before its runs, the tenth measured it, and it "
         'was adopted after the tenth (see "The ninth batch"), so none of the first ten batches '
-        "is unseen for the current defaults. "
-        + UNSEEN_NAMES[0].upper()
-        + UNSEEN_NAMES[1:]
-        + (" were" if UNSEEN_NAMES.endswith("es") else " was")
-        + " named after that, each before its runs, with nothing to choose."
+        f"is unseen for the current defaults. {UNSEEN_NAMES.capitalize()} {UNSEEN_WAS} named "
+        "after that, each before its runs, with nothing to choose."
         + rate
         + ceiling
         + " The previous defaults were fixed on the development "
@@ -683,9 +683,8 @@ def ninth_section(dev: pd.DataFrame, held: pd.DataFrame | None) -> list:
         f"Adopted after the tenth: `recommend_lr(level_offset={M.LEVEL_OFFSET:g})` is the "
         f"default now{rerun}. The adoption "
         "followed the tenth's counts, so the tenth is not unseen for it; "
-        f"{UNSEEN_NAMES} ({', '.join(c.name for c in UNSEEN)}) "
-        + ("were" if UNSEEN_NAMES.endswith("es") else "was")
-        + " named after the adoption and before their runs, with nothing to choose"
+        f"{UNSEEN_NAMES} ({', '.join(c.name for c in UNSEEN)}) {UNSEEN_WAS} named after the "
+        "adoption and before their runs, with nothing to choose"
         + (
             f": there the defaults have {current['total']} of {current['of']} runs within 5% "
             f"(worst regret {current['worst regret']:.3g}), and, replayed on the same rounds, "

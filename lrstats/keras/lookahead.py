@@ -39,9 +39,8 @@ __all__ = ["sample_trajectories"]
 # Working memory the automatic chunking aims for (stacked weights, slots, activations).
 MEMORY_BUDGET_BYTES = 1 << 30
 MAX_AUTO_CHUNK = 4096
-# The batched path is checked against this many real steps of this many members.
+# The batched path is checked against this many real steps (see _verified).
 CHECK_STEPS = 3
-CHECK_MEMBERS = 3
 # Agreement required between the batched clone and real steps of the real optimizer, after
 # CHECK_STEPS steps: weights within CHECK_STEP_RTOL of the distance they moved plus
 # CHECK_WEIGHT_RTOL of the largest starting weight (float32 rounding), losses within
@@ -544,9 +543,9 @@ def _verified(model, engine, plan, train_t, snapshot) -> str | None:
     replicate 0's minibatches (its stream, keyed by the seed alone) at the grid's smallest
     and median lr, and the first of them at its largest lr (where training may be unstable
     and amplify float32 rounding within a few steps), members of a chunk loaded for the
-    check only. So every shard of
-    one run (the same seed, grid and batch size) takes the same path, and shards concatenate
-    exactly also where a model sits near the check's tolerance.
+    check only. So every shard of one run (the same seed, grid and batch size) takes the
+    same path, and shards concatenate exactly also where a model sits near the check's
+    tolerance.
     """
     n_check = min(CHECK_STEPS, plan.steps)
     grid = plan.grid
@@ -564,19 +563,19 @@ def _verified(model, engine, plan, train_t, snapshot) -> str | None:
                 lrs = check_lrs[first : first + engine.n_members]
                 member_lrs = np.array(lrs + (lrs[-1],) * (engine.n_members - len(lrs)))
                 engine.load(member_lrs)
-                # the weights after the first step, then after all n_check steps
-                states = []
+                # the members' weights after the first step and after all n_check steps
                 out = np.zeros((n_check, engine.n_members), np.float32)
-                for start, stop in sorted({(0, 1), (1, n_check)} - {(1, 1)}):
-                    out[start:stop] = engine.run(
-                        *train_t, index, tf.constant(start, tf.int32), tf.constant(stop, tf.int32)
-                    ).numpy()[start:stop]
-                    states.append((stop, [np.array(v.numpy()) for v in engine.weights]))
+                after, start = {}, 0
+                for stop in sorted({1, n_check}):
+                    step_range = (tf.constant(start, tf.int32), tf.constant(stop, tf.int32))
+                    out[start:stop] = engine.run(*train_t, index, *step_range).numpy()[start:stop]
+                    after[stop] = [np.array(v.numpy()) for v in engine.weights]
+                    start = stop
                 for j, lr in enumerate(lrs):
                     # the largest lr only over the first step: where training is unstable,
                     # later steps amplify float32 rounding past any tolerance (the several
                     # steps' dynamics are compared at the smaller lrs)
-                    n, weights = states[0] if lr == check_lrs[-1] != check_lrs[0] else states[-1]
+                    n = 1 if lr == check_lrs[-1] != check_lrs[0] else n_check
                     verdict = trajectory_matches_real(
                         model,
                         snapshot,
@@ -584,7 +583,7 @@ def _verified(model, engine, plan, train_t, snapshot) -> str | None:
                         lr,
                         batches[:n],
                         out[:n, j],
-                        [stacked[j] for stacked in weights],
+                        [stacked[j] for stacked in after[n]],
                         loss_rtol=CHECK_LOSS_RTOL,
                         step_rtol=CHECK_STEP_RTOL,
                         step=real_step,
